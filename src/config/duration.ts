@@ -1,0 +1,39 @@
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  M: 30 * 86_400_000,
+  Y: 365 * 86_400_000,
+}
+
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|M|Y)\s*$/
+
+/**
+ * Parses `<count>[ms|s|m|h|d|w|M|Y]` (Kibana's format) or a number of seconds into milliseconds.
+ * Returns undefined when the value is not a duration.
+ */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined
+  if (typeof value !== 'string') return undefined
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000)
+  const match = DURATION.exec(value)
+  if (!match) return undefined
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
+}
+
+/** Human form for logs and the docs: 90000 → "1m30s". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s'
+  const parts: string[] = []
+  let rest = ms
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+  }
+  return parts.join('')
+}

@@ -1,0 +1,108 @@
+/**
+ * Every failure Gatehouse reports on purpose is a GatehouseError with a stable `code`
+ * and the HTTP status it maps to. `server/error-handler.ts` is the only place that turns
+ * them into responses; docs/errors.md lists them (test/errors.test.ts keeps both in sync).
+ */
+export class GatehouseError extends Error {
+  static readonly code: string = 'ERR_GATEHOUSE'
+  static readonly status: number = 500
+  readonly code: string
+  readonly status: number
+  /** Machine-readable detail for the response body (`reason`), never a secret. */
+  readonly reason: string | undefined
+
+  constructor(message: string, options?: { reason?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    const ctor = new.target as typeof GatehouseError
+    this.name = ctor.name
+    this.code = ctor.code
+    this.status = ctor.status
+    this.reason = options?.reason
+  }
+}
+
+/** The configuration file is missing, unreadable or invalid; `problems` are `key.path: message` lines. */
+export class ConfigInvalid extends GatehouseError {
+  static override readonly code = 'ERR_CONFIG_INVALID'
+  static override readonly status = 500
+  readonly problems: readonly string[]
+  constructor(problems: readonly string[], message = 'invalid configuration') {
+    super(message)
+    this.problems = problems
+  }
+}
+
+/** No usable credentials or session came with the request. */
+export class Unauthenticated extends GatehouseError {
+  static override readonly code = 'ERR_UNAUTHENTICATED'
+  static override readonly status = 401
+}
+
+/** Username or password is wrong; the message never says which. */
+export class InvalidCredentials extends GatehouseError {
+  static override readonly code = 'ERR_INVALID_CREDENTIALS'
+  static override readonly status = 401
+}
+
+/** The session existed but its idle timeout or lifespan has passed. */
+export class SessionExpired extends GatehouseError {
+  static override readonly code = 'ERR_SESSION_EXPIRED'
+  static override readonly status = 401
+}
+
+/** Authenticated, but the route's roles do not include any of the caller's. */
+export class Forbidden extends GatehouseError {
+  static override readonly code = 'ERR_FORBIDDEN'
+  static override readonly status = 403
+}
+
+/** The request itself is malformed (bad JSON, missing field, oversized value). */
+export class BadRequest extends GatehouseError {
+  static override readonly code = 'ERR_BAD_REQUEST'
+  static override readonly status = 400
+}
+
+/** A redirect target (`rd`) points outside the allowed hosts. */
+export class RedirectNotAllowed extends GatehouseError {
+  static override readonly code = 'ERR_REDIRECT_NOT_ALLOWED'
+  static override readonly status = 400
+}
+
+/** The session store cannot be reached; requests fail closed. */
+export class StoreUnavailable extends GatehouseError {
+  static override readonly code = 'ERR_STORE_UNAVAILABLE'
+  static override readonly status = 503
+}
+
+/** The upstream refused the connection or reset it. */
+export class UpstreamUnavailable extends GatehouseError {
+  static override readonly code = 'ERR_UPSTREAM_UNAVAILABLE'
+  static override readonly status = 502
+}
+
+/** The upstream did not answer within the configured timeout. */
+export class UpstreamTimeout extends GatehouseError {
+  static override readonly code = 'ERR_UPSTREAM_TIMEOUT'
+  static override readonly status = 504
+}
+
+/** No route matches the request path. */
+export class RouteNotFound extends GatehouseError {
+  static override readonly code = 'ERR_ROUTE_NOT_FOUND'
+  static override readonly status = 404
+}
+
+/** Every error class above, for the docs test and the error handler. */
+export const errorClasses: readonly { readonly name: string; readonly code: string; readonly status: number }[] = [
+  ConfigInvalid,
+  Unauthenticated,
+  InvalidCredentials,
+  SessionExpired,
+  Forbidden,
+  BadRequest,
+  RedirectNotAllowed,
+  StoreUnavailable,
+  UpstreamUnavailable,
+  UpstreamTimeout,
+  RouteNotFound,
+]

@@ -1,0 +1,68 @@
+import replyFrom from '@fastify/reply-from'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Forbidden, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import type { Authentication } from '../server/authenticate.js'
+import { pathOf, wantsHtml, type Caller, type GatewayContext } from '../server/context.js'
+import { underPrefix, type Route } from './rules.js'
+
+const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'])
+
+/**
+ * Everything outside the gateway's own endpoints: authenticate per the matching route, then
+ * stream request and response through an undici keep-alive pool with the identity headers set.
+ */
+export async function registerProxy(app: FastifyInstance, ctx: GatewayContext, auth: Authentication): Promise<void> {
+  const connectTimeout = Math.max(...[ctx.config.upstream, ...ctx.config.routes.map((r) => r.upstream)].map((u) => u?.connect_timeout ?? 0), 1000)
+
+  await app.register(async (scope) => {
+    // Bodies are streamed to the upstream untouched: no parsing, no buffering, no size limit here.
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+    await scope.register(replyFrom, {
+      undici: { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout },
+      disableRequestLogging: true,
+    })
+
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (underPrefix(pathOf(request.url), ctx.prefix)) {
+        return reply.code(404).send({ error: 'not_found', code: 'ERR_ROUTE_NOT_FOUND', message: 'not found' })
+      }
+      const route = ctx.router.match(request.url)
+      let caller: Caller | null = null
+      if (route.auth !== 'none') {
+        caller = await auth.identify(request, reply)
+        if (!caller && route.auth === 'required') return unauthenticated(request, reply, ctx)
+        if (caller && route.roles && !route.roles.some((role) => caller!.identity.roles.includes(role))) {
+          throw new Forbidden('your roles do not allow this route', { reason: 'role_not_allowed' })
+        }
+      }
+      return forward(request, reply, route, caller, ctx)
+    }
+    scope.all('/', handler)
+    scope.all('/*', handler)
+  })
+}
+
+function forward(request: FastifyRequest, reply: FastifyReply, route: Route, caller: Caller | null, ctx: GatewayContext) {
+  const base = route.upstream.url.endsWith('/') ? route.upstream.url.slice(0, -1) : route.upstream.url
+  return reply.from(base + request.url, {
+    timeout: route.upstream.timeout,
+    rewriteRequestHeaders: (req, headers) =>
+      ctx.headers.rewrite(headers, caller?.identity ?? null, { ip: req.ip, protocol: req.protocol, host: req.headers.host }),
+    onError: (failed, { error }) => {
+      const code = (error as { code?: string }).code ?? ''
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      const timedOut = TIMEOUT_CODES.has(code) || TIMEOUT_CODES.has(cause?.code ?? '')
+      ctx.log.warn({ event: 'upstream_error', upstream: route.upstream.url, code: cause?.code ?? code }, 'upstream request failed')
+      void failed.send(timedOut ? new UpstreamTimeout('upstream did not answer in time', { reason: 'upstream_timeout' }) : new UpstreamUnavailable('upstream unreachable', { reason: 'upstream_unreachable' }))
+    },
+  })
+}
+
+function unauthenticated(request: FastifyRequest, reply: FastifyReply, ctx: GatewayContext) {
+  reply.header('cache-control', 'no-store')
+  if (wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD')) {
+    return reply.redirect(`${ctx.prefix}/login?rd=${encodeURIComponent(request.url)}`, 302)
+  }
+  return reply.code(401).send({ error: 'unauthorized', code: 'ERR_UNAUTHENTICATED', reason: 'no_credentials', message: 'authentication required' })
+}

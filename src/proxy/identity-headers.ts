@@ -1,0 +1,69 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Config } from '../config/schema.js'
+import type { Identity } from '../identity.js'
+import { removeCookies } from '../session/cookie.js'
+
+/**
+ * Identity headers that upstreams are commonly configured to trust. A client's copy of any of
+ * them is dropped, whatever its case, with `_` for `-`, and however many times it was sent.
+ */
+const WELL_KNOWN_IDENTITY_HEADERS = [
+  'x-forwarded-user',
+  'x-forwarded-groups',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-remote-user',
+  'remote-user',
+  'x-webauth-user',
+]
+
+export interface HeaderRewriter {
+  /** One pass over the client's headers: drop forged identity and our cookies, add the verified identity. */
+  rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: { ip: string; protocol: string; host: string | undefined }): IncomingHttpHeaders
+  /** True for a header name that must never come from a client. */
+  isIdentityHeader(name: string): boolean
+}
+
+export function createHeaderRewriter(config: Config): HeaderRewriter {
+  const names = config.identity_headers
+  const forbidden = new Set([...WELL_KNOWN_IDENTITY_HEADERS, names.user, names.groups, names.email].map(normalize))
+  const cookieName = config.session.cookie.name
+  const isGatehouseCookie = (name: string) => name === cookieName || (name.startsWith(`${cookieName}.`) && /^\d+$/.test(name.slice(cookieName.length + 1)))
+  const isIdentityHeader = (name: string) => forbidden.has(normalize(name))
+
+  return {
+    isIdentityHeader,
+    rewrite(headers, identity, client) {
+      const out: IncomingHttpHeaders = {}
+      for (const key in headers) {
+        const lower = key.toLowerCase()
+        if (forbidden.has(lower) || ((lower.includes('_') || lower.includes(' ')) && forbidden.has(normalize(lower)))) continue
+        if (lower === 'cookie') {
+          const kept = removeCookies(headers.cookie, isGatehouseCookie)
+          if (kept !== undefined) out.cookie = kept
+          continue
+        }
+        if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue
+        out[lower] = headers[key]
+      }
+      const prior = headers['x-forwarded-for']
+      out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client.ip}` : client.ip
+      out['x-forwarded-proto'] = client.protocol
+      if (client.host) out['x-forwarded-host'] = client.host
+      if (identity) {
+        out[names.user.toLowerCase()] = identity.user
+        if (identity.roles.length > 0) out[names.groups.toLowerCase()] = identity.roles.join(',')
+        if (identity.email) out[names.email.toLowerCase()] = identity.email
+      }
+      return out
+    },
+  }
+}
+
+function normalize(name: string): string {
+  return name.trim().toLowerCase().replace(/_/g, '-')
+}

@@ -1,0 +1,54 @@
+/** The login form: plain HTML, no external assets, usable with a keyboard and a screen reader. */
+export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined }): string {
+  const error = options.error
+    ? `<p class="error" role="alert" id="login-error">${escapeHtml(options.error)}</p>`
+    : ''
+  const rd = options.rd ? `<input type="hidden" name="rd" value="${escapeHtml(options.rd)}">` : ''
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Sign in · Gatehouse</title>
+<style>
+  :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+  body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: Canvas; color: CanvasText; }
+  main { width: min(22rem, 92vw); padding: 2rem; border: 1px solid color-mix(in srgb, CanvasText 20%, transparent); border-radius: 12px; }
+  h1 { font-size: 1.4rem; margin: 0 0 1.5rem; }
+  label { display: block; font-weight: 600; margin: 1rem 0 .35rem; }
+  input[type=text], input[type=password] { box-sizing: border-box; width: 100%; padding: .6rem .7rem; font-size: 1rem; border: 1px solid #8a8a8a; border-radius: 6px; }
+  input:focus-visible, button:focus-visible { outline: 3px solid #2b6cb0; outline-offset: 2px; }
+  button { margin-top: 1.5rem; width: 100%; padding: .7rem; font-size: 1rem; font-weight: 600; color: #fff; background: #2b6cb0; border: 0; border-radius: 6px; cursor: pointer; }
+  .error { margin: 0 0 1rem; padding: .6rem .8rem; border-radius: 6px; background: #fde8e8; color: #9b1c1c; }
+</style>
+</head>
+<body>
+<main>
+  <h1>Sign in</h1>
+  ${error}
+  <form method="post" action="${escapeHtml(options.action)}" ${options.error ? 'aria-describedby="login-error"' : ''}>
+    ${rd}
+    <label for="username">Username</label>
+    <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(options.username ?? '')}">
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button type="submit">Sign in</button>
+  </form>
+</main>
+</body>
+</html>
+`
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/** Gateway pages allow nothing external; framing is refused unless configured otherwise. */
+export const PAGE_SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+} as const

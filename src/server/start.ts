@@ -1,0 +1,26 @@
+import type { Config } from '../config/schema.js'
+import { buildGateway, type Gateway, type GatewayDeps } from './app.js'
+
+/** Builds the gateway, listens, warns about unbounded stores, and shuts down cleanly on SIGTERM/SIGINT. */
+export async function startGateway(config: Config, deps: GatewayDeps = {}, options: { handleSignals?: boolean } = {}): Promise<Gateway & { url: string }> {
+  const gateway = await buildGateway(config, deps)
+  const { log } = gateway.context
+  if (config.session.idle_timeout === null && config.session.lifespan === null && config.session.storage !== 'cookie') {
+    log.warn({ event: 'unbounded_sessions' }, 'session.idle_timeout and session.lifespan are both disabled: sessions never expire and the store can grow without bound')
+  }
+  const address = await gateway.app.listen({ host: config.listen.host, port: config.listen.port })
+  log.info({ event: 'started', address, store: config.session.storage }, 'gatehouse listening')
+
+  if (options.handleSignals) {
+    const stop = (signal: string) => {
+      log.info({ event: 'stopping', signal }, 'shutting down')
+      gateway.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  }
+  return { ...gateway, url: address }
+}

@@ -1,0 +1,25 @@
+import type { Clock } from '../../clock.js'
+import type { SessionConfig } from '../../config/schema.js'
+import { deriveKeys } from '../keys.js'
+import { createMemoryStore } from './memory.js'
+import { createServerSideStore } from './server-side.js'
+import { createSqliteStore } from './sqlite.js'
+import type { RecordStore, SessionStore } from './store.js'
+
+/** The one place that picks a backend from `session.storage`. */
+export async function createSessionStore(session: SessionConfig, secrets: readonly string[], clock: Clock): Promise<SessionStore> {
+  return createServerSideStore(await createRecordStore(session), deriveKeys(secrets, 'session-cookie-mac'), clock)
+}
+
+export async function createRecordStore(session: SessionConfig): Promise<RecordStore> {
+  switch (session.storage) {
+    case 'memory':
+      return createMemoryStore()
+    case 'sqlite':
+      return createSqliteStore(session.sqlite.path)
+    case 'cookie':
+    case 'redis':
+    case 'postgres':
+      throw new Error(`session.storage "${session.storage}" is not available in this build yet`)
+  }
+}

@@ -1,0 +1,80 @@
+import type { Session } from '../session.js'
+
+export type StorageKind = 'cookie' | 'memory' | 'sqlite' | 'redis' | 'postgres'
+
+/** Which sessions an admin operation applies to; an empty filter means all of them. */
+export interface SessionFilter {
+  readonly user?: string | undefined
+  readonly provider?: { readonly type?: string | undefined; readonly name?: string | undefined } | undefined
+}
+
+export interface SessionQuery extends SessionFilter {
+  readonly limit: number
+  /** Opaque, from the previous page's `nextCursor`. */
+  readonly cursor?: string | undefined
+}
+
+export interface SessionPage {
+  readonly sessions: Session[]
+  readonly nextCursor: string | null
+}
+
+export interface CreateResult {
+  /** The cookie value to hand to the browser. */
+  readonly token: string
+  readonly session: Session
+  /** Sessions of the same user removed to respect `max_sessions`. */
+  readonly evicted: readonly Session[]
+}
+
+/**
+ * The one interface the session manager talks to, for every storage. The token is the cookie
+ * value: a signed random id for server-side stores, the sealed session itself for cookie storage.
+ * A token that is malformed, forged or unknown loads as null; it never throws for that.
+ * Failures to reach a backend throw StoreUnavailable.
+ */
+export interface SessionStore {
+  readonly kind: StorageKind
+  /** False for cookie storage: nothing server side to list, limit or revoke. */
+  readonly serverSide: boolean
+  load(token: string): Promise<{ session: Session; reissue: boolean } | null>
+  /** Stores a new session under a fresh id; evicts the user's oldest beyond `maxSessions` atomically. */
+  create(session: Omit<Session, 'id'>, options: { maxSessions?: number | undefined; now: number }): Promise<CreateResult>
+  /** Writes back last-seen / idle expiry; returns a new token when the cookie must change. */
+  touch(token: string, session: Session): Promise<string | null>
+  /** Issues a new id for the same login; the old token keeps working until `graceUntil`. */
+  rotate(token: string, session: Session, next: Omit<Session, 'id'>, graceUntil: number): Promise<CreateResult>
+  destroy(token: string, session: Session): Promise<void>
+  /** Admin operations; absent on cookie storage. */
+  readonly admin?: SessionAdmin | undefined
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface SessionAdmin {
+  list(query: SessionQuery): Promise<SessionPage>
+  get(id: string): Promise<Session | null>
+  /** Removes by record id (the admin handle); returns how many existed. */
+  remove(ids: readonly string[]): Promise<number>
+  removeMatching(filter: SessionFilter): Promise<number>
+  /** Deletes expired records, at most `batchSize`; returns how many. */
+  removeExpired(now: number, batchSize: number): Promise<number>
+}
+
+/**
+ * What a server-side backend implements: records keyed by the hashed id.
+ * `server-side.ts` turns any of these into a SessionStore.
+ */
+export interface RecordStore extends SessionAdmin {
+  readonly kind: Exclude<StorageKind, 'cookie'>
+  /** Null when absent or already past its store expiry. */
+  getRecord(id: string, now: number): Promise<Session | null>
+  /** Inserts; with `maxSessions`, removes the user's oldest live sessions beyond it in the same atomic step. */
+  insert(session: Session, maxSessions: number | undefined, now: number): Promise<Session[]>
+  /** Overwrites the mutable fields: lastSeen, idleExpiresAt, graceUntil. */
+  update(session: Session): Promise<void>
+  /** Marks `previous` as replaced (its graceUntil set) and inserts `next`, atomically. */
+  replace(previous: Session, next: Session): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
