@@ -1,15 +1,15 @@
 import { createUserDirectory } from '../auth/users.js'
 import { systemClock } from '../clock.js'
 import { createSessionStore } from '../session/store/index.js'
-import { loadConfigFromArgs } from './config-file.js'
+import { loadConfigFile } from '../config/load.js'
+import { resolveConfigPath } from './config-file.js'
 import { EXIT_OK, EXIT_RUNTIME, reportFailure } from './output.js'
 
 /** `gatehouse check-config -c FILE`: every problem with its key path (exit 2), then a store connection check (exit 1). */
 export async function runCheckConfig(configFlag: string | undefined): Promise<number> {
-  let file: string | undefined
+  const file = resolveConfigPath(configFlag)
   try {
-    const loaded = loadConfigFromArgs(configFlag)
-    file = loaded.file
+    const loaded = { file, config: loadConfigFile(file) }
     const users = await createUserDirectory(loaded.config)
     const store = await createSessionStore(loaded.config.session, loaded.config.secrets, systemClock)
     try {
