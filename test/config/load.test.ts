@@ -63,10 +63,10 @@ describe('defaults and substitution', () => {
   })
 
   test('${VAR} and ${VAR:-default} are substituted inside values only, and $${ escapes', () => {
-    const config = parseConfig({ ...base, upstream: '${UP}', session: { sqlite: { path: '${DIR:-/var/lib}/s.db' }, cookie: { name: 'a$${b' } } }, { UP: 'http://up:9' })
+    const config = parseConfig({ ...base, upstream: '${UP}', session: { sqlite: { path: '${DIR:-/var/lib}/s.db' }, cookie: { domain: 'a$${b}' } } }, { UP: 'http://up:9' })
     assert.equal(config.upstream!.url, 'http://up:9')
     assert.equal(config.session.sqlite.path, '/var/lib/s.db')
-    assert.equal(config.session.cookie.name, 'a${b')
+    assert.equal(config.session.cookie.domain, 'a${b}')
   })
 
   test('a substituted value cannot inject YAML structure', () => {
