@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { parseConfig } from '../../src/config/load.js'
+import { createHeaderRewriter } from '../../src/proxy/identity-headers.js'
+
+const base = { upstream: 'http://127.0.0.1:1', secrets: ['s'.repeat(32)] }
+const client = { ip: '10.0.0.9', protocol: 'https', host: 'gate.example.com' }
+const alice = { user: 'alice', roles: ['a', 'b'], email: 'a@x', provider: { type: 'form', name: 'form' } }
+
+describe('identity headers', () => {
+  const rewriter = createHeaderRewriter(parseConfig(base, {}))
+
+  test('forged identity headers are dropped in every spelling; the verified identity is set', () => {
+    const out = rewriter.rewrite(
+      { 'x-forwarded-user': 'm', x_forwarded_user: 'm', 'x-forwarded_groups': 'root', 'remote-user': 'm', 'x-remote-user': 'm', accept: '*/*' },
+      alice,
+      client,
+    )
+    assert.equal(out['x-forwarded-user'], 'alice')
+    assert.equal(out['x-forwarded-groups'], 'a,b')
+    assert.equal(out['x-forwarded-email'], 'a@x')
+    assert.equal(out.x_forwarded_user, undefined)
+    assert.equal(out['x-forwarded_groups'], undefined)
+    assert.equal(out['remote-user'], undefined)
+    assert.equal(out['x-remote-user'], undefined)
+    assert.equal(out.accept, '*/*')
+  })
+
+  test('without an identity nothing identity-like is forwarded', () => {
+    const out = rewriter.rewrite({ 'x-forwarded-user': 'm', 'x-forwarded-email': 'e' }, null, client)
+    assert.equal(out['x-forwarded-user'], undefined)
+    assert.equal(out['x-forwarded-email'], undefined)
+  })
+
+  test('the session cookie and its chunks are removed; other cookies kept', () => {
+    const out = rewriter.rewrite({ cookie: 'a=1; gatehouse_session=s; gatehouse_session.1=t; gatehouse_sessionx=keep; b=2' }, alice, client)
+    assert.equal(out.cookie, 'a=1; gatehouse_sessionx=keep; b=2')
+  })
+
+  test('X-Forwarded-For is appended to, Proto and Host are the gateway\'s', () => {
+    const out = rewriter.rewrite({ 'x-forwarded-for': '1.2.3.4', 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil' }, alice, client)
+    assert.equal(out['x-forwarded-for'], '1.2.3.4, 10.0.0.9')
+    assert.equal(out['x-forwarded-proto'], 'https')
+    assert.equal(out['x-forwarded-host'], 'gate.example.com')
+  })
+
+  test('custom header names are honoured and their client copies stripped too', () => {
+    const custom = createHeaderRewriter(parseConfig({ ...base, identity_headers: { user: 'X-Kibana-User', groups: 'X-Kibana-Roles', email: 'X-Kibana-Mail' } }, {}))
+    const out = custom.rewrite({ 'x-kibana-user': 'm', x_kibana_roles: 'root', 'x-forwarded-user': 'm' }, alice, client)
+    assert.equal(out['x-kibana-user'], 'alice')
+    assert.equal(out['x-kibana-roles'], 'a,b')
+    assert.equal(out.x_kibana_roles, undefined)
+    assert.equal(out['x-forwarded-user'], undefined)
+  })
+})

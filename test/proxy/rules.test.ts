@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { parseConfig } from '../../src/config/load.js'
+import { BadRequest } from '../../src/errors.js'
+import { createRouter, pathReadings, underPrefix } from '../../src/proxy/rules.js'
+
+const config = parseConfig(
+  {
+    upstream: 'http://127.0.0.1:1',
+    secrets: ['s'.repeat(32)],
+    routes: [
+      { path: '/public', auth: 'none' },
+      { path: '/public/admin', auth: 'required', roles: ['admin'] },
+      { path: '/api', upstream: 'http://127.0.0.1:2' },
+    ],
+  },
+  {},
+)
+const router = createRouter(config)
+
+describe('routing', () => {
+  test('longest prefix wins, on segment boundaries', () => {
+    assert.equal(router.match('/public/x').auth, 'none')
+    assert.equal(router.match('/public/admin/x').roles?.[0], 'admin')
+    assert.equal(router.match('/publicity').path, '/')
+    assert.equal(router.match('/api?x=/public').upstream.url, 'http://127.0.0.1:2')
+    assert.equal(router.match('/').path, '/')
+  })
+
+  test('underPrefix respects segment boundaries', () => {
+    assert.ok(underPrefix('/a/b', '/a'))
+    assert.ok(underPrefix('/a', '/a'))
+    assert.ok(!underPrefix('/ab', '/a'))
+    assert.ok(underPrefix('/ab', '/'))
+  })
+
+  for (const path of ['/public/../admin', '/public/%2e%2e/admin', '/public/%2E./admin', '/public\\..\\admin', '/public/.%2e/admin', '/./public']) {
+    test(`dot segments are refused: ${path}`, () => assert.throws(() => router.match(path), BadRequest))
+  }
+
+  for (const path of ['/public%2fadmin/x', '/public%2Fadmin', '/public\\admin', '/public//admin']) {
+    test(`readings that select different routes are refused: ${path}`, () => assert.throws(() => router.match(path), BadRequest))
+  }
+
+  test('encoded characters that do not change routing pass', () => {
+    assert.equal(router.match('/public/a%20b').auth, 'none')
+    assert.equal(router.match('/api/a%2Fb').path, '/api')
+  })
+
+  test('malformed percent-encoding and control characters are refused', () => {
+    assert.throws(() => pathReadings('/a%'), BadRequest)
+    assert.throws(() => pathReadings('/a%0a'), BadRequest)
+    assert.throws(() => pathReadings('*'), BadRequest)
+  })
+
+  test('plain paths take the fast path (one reading)', () => {
+    assert.deepEqual(pathReadings('/a/b.c'), ['/a/b.c'])
+  })
+})
