@@ -128,6 +128,8 @@ const sessionSchema = z
     touch_interval: duration().default(60_000),
     /** How long an id replaced by rolling renewal keeps working, for requests already in flight. */
     rotation_grace: duration().default(10_000),
+    /** In-process read cache for network stores (redis, postgres); 0 = a store round trip per request. */
+    cache_ttl: duration().default(2_000),
     max_sessions: z.number().int().min(1).max(1000).optional(),
     allowed_redirect_hosts: z.array(z.string().min(1)).default([]),
     cookie: cookieSchema.prefault({}),

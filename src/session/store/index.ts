@@ -8,7 +8,10 @@ import type { RecordStore, SessionStore } from './store.js'
 
 /** The one place that picks a backend from `session.storage`. */
 export async function createSessionStore(session: SessionConfig, secrets: readonly string[], clock: Clock): Promise<SessionStore> {
-  return createServerSideStore(await createRecordStore(session), deriveKeys(secrets, 'session-cookie-mac'), clock)
+  const records = await createRecordStore(session)
+  // Memory and SQLite answer in microseconds in-process; only network stores get a read cache.
+  const cacheTtlMs = records.kind === 'redis' || records.kind === 'postgres' ? session.cache_ttl : 0
+  return createServerSideStore(records, deriveKeys(secrets, 'session-cookie-mac'), clock, { cacheTtlMs })
 }
 
 export async function createRecordStore(session: SessionConfig): Promise<RecordStore> {

@@ -75,6 +75,11 @@ export interface RecordStore extends SessionAdmin {
   update(session: Session): Promise<void>
   /** Marks `previous` as replaced (its graceUntil set) and inserts `next`, atomically. */
   replace(previous: Session, next: Session): Promise<void>
+  /**
+   * Optional: backends shared by several gateway processes call `listener` when another
+   * process changed or removed records, so read caches drop them at once.
+   */
+  onInvalidate?(listener: (ids: readonly string[] | 'all') => void): void
   ping(): Promise<void>
   close(): Promise<void>
 }
