@@ -47,7 +47,7 @@ function renderEchoPage(echo: EchoRequest): string {
     .join('\n')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Echo upstream</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;font-family:ui-monospace,monospace;font-size:.9rem;word-break:break-all}tr.id{background:#e6f4ea}a.button{display:inline-block;margin-top:1rem;padding:.5rem 1rem;background:#2b6cb0;color:#fff;border-radius:6px;text-decoration:none}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;vertical-align:top;border-bottom:1px solid #ddd;font-family:ui-monospace,monospace;font-size:.9rem;word-break:break-all}th{white-space:nowrap;word-break:normal}tr.id{background:#e6f4ea}a.button{display:inline-block;margin-top:1rem;padding:.5rem 1rem;background:#2b6cb0;color:#fff;border-radius:6px;text-decoration:none}</style>
 </head><body>
 <h1>Hello${user ? `, <span id="user">${escapeHtml(String(user))}</span>` : ''}</h1>
 <p>This page is the demo upstream. It shows the request exactly as it arrived through Gatehouse: <code>${escapeHtml(echo.method)} ${escapeHtml(echo.url)}</code></p>

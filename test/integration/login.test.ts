@@ -12,6 +12,9 @@ describe('login', () => {
     assert.equal(response.status, 200)
     assert.match(response.headers.get('content-type')!, /text\/html/)
     assert.match(response.headers.get('content-security-policy')!, /default-src 'none'/)
+    // Regression: with `no-referrer` Chromium sent `Origin: null` on the form POST and the login
+    // CSRF check refused every browser login with 403.
+    assert.equal(response.headers.get('referrer-policy'), 'same-origin')
     const html = await response.text()
     assert.match(html, /<label for="username">/)
     assert.match(html, /<label for="password">/)
