@@ -29,7 +29,8 @@ export function createMemoryStore(): RecordStore {
     kind: 'memory',
     async getRecord(id, now) {
       const session = records.get(id)
-      return session && !isExpired(session, now) ? structuredClone(session) : null
+      // Hot path: a shallow copy is enough, callers only reassign top-level fields.
+      return session && !isExpired(session, now) ? { ...session } : null
     },
     async get(id) {
       const session = records.get(id)
