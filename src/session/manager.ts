@@ -36,6 +36,8 @@ export class SessionManager {
   readonly #clock: Clock
   readonly #maxSessions: number | undefined
   readonly #events: SessionEvents
+  /** Renewals in flight, by session id: parallel requests of one page share one new id. */
+  readonly #renewing = new Map<string, Promise<{ session: Session; token: string }>>()
 
   constructor(options: { store: SessionStore; policy: SessionPolicy; clock: Clock; maxSessions?: number | undefined; events?: SessionEvents }) {
     this.store = options.store
@@ -59,15 +61,8 @@ export class SessionManager {
       return { status: 'expired', reason: verdict.reason }
     }
     if (verdict.rotate) {
-      const next: Omit<Session, 'id'> = {
-        ...withoutId(session),
-        lastSeen: now,
-        idleExpiresAt: nextIdleExpiry(now, this.policy),
-        renewedAt: now,
-      }
-      const rotated = await this.store.rotate(token, session, next, now + this.policy.rotationGrace)
-      this.#events.renewed?.(session, rotated.session)
-      return { status: 'valid', session: rotated.session, token: rotated.token, setToken: rotated.token }
+      const rotated = await this.#renew(token, session, now)
+      return { status: 'valid', session: { ...rotated.session }, token: rotated.token, setToken: rotated.token }
     }
     if (verdict.touch || loaded.reissue) {
       session.lastSeen = now
@@ -76,6 +71,26 @@ export class SessionManager {
       return { status: 'valid', session, token: reissued ?? token, setToken: reissued ?? undefined }
     }
     return { status: 'valid', session, token }
+  }
+
+  #renew(token: string, session: Session, now: number): Promise<{ session: Session; token: string }> {
+    const inFlight = this.#renewing.get(session.id)
+    if (inFlight) return inFlight
+    const next: Omit<Session, 'id'> = {
+      ...withoutId(session),
+      lastSeen: now,
+      idleExpiresAt: nextIdleExpiry(now, this.policy),
+      renewedAt: now,
+    }
+    const renewal = this.store
+      .rotate(token, session, next, now + this.policy.rotationGrace)
+      .then((rotated) => {
+        this.#events.renewed?.(session, rotated.session)
+        return rotated
+      })
+      .finally(() => this.#renewing.delete(session.id))
+    this.#renewing.set(session.id, renewal)
+    return renewal
   }
 
   /** A fresh session (fresh id, never one the client sent) for a verified identity. */
