@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js'
 import type { SessionConfig } from '../../config/schema.js'
 import { deriveKeys } from '../keys.js'
 import { createMemoryStore } from './memory.js'
+import { createRedisStore } from './redis.js'
 import { createServerSideStore } from './server-side.js'
 import { createSqliteStore } from './sqlite.js'
 import type { RecordStore, SessionStore } from './store.js'
@@ -20,8 +21,9 @@ export async function createRecordStore(session: SessionConfig): Promise<RecordS
       return createMemoryStore()
     case 'sqlite':
       return createSqliteStore(session.sqlite.path)
-    case 'cookie':
     case 'redis':
+      return createRedisStore(session.redis)
+    case 'cookie':
     case 'postgres':
       throw new Error(`session.storage "${session.storage}" is not available in this build yet`)
   }
