@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js'
 import type { SessionConfig } from '../../config/schema.js'
 import { deriveKeys } from '../keys.js'
 import { createMemoryStore } from './memory.js'
+import { createPostgresStore } from './postgres.js'
 import { createRedisStore } from './redis.js'
 import { createServerSideStore } from './server-side.js'
 import { createSqliteStore } from './sqlite.js'
@@ -23,8 +24,9 @@ export async function createRecordStore(session: SessionConfig): Promise<RecordS
       return createSqliteStore(session.sqlite.path)
     case 'redis':
       return createRedisStore(session.redis)
-    case 'cookie':
     case 'postgres':
+      return createPostgresStore(session.postgres)
+    case 'cookie':
       throw new Error(`session.storage "${session.storage}" is not available in this build yet`)
   }
 }

@@ -1,0 +1,149 @@
+import { userInfo } from 'node:os'
+import pg from 'pg'
+import { StoreUnavailable } from '../../errors.js'
+import { sessionsToEvict } from '../policy.js'
+import { storeExpiry, type Session } from '../session.js'
+import { decodeCursor, encodeCursor } from './query.js'
+import type { RecordStore, SessionFilter } from './store.js'
+
+export interface PostgresStoreOptions {
+  url?: string | undefined
+  table: string
+}
+
+/**
+ * Sessions in a PostgreSQL table, created (with its indexes) at start. A per-user transaction
+ * advisory lock serialises logins of one user across every gateway process, so `max_sessions`
+ * holds even under concurrent logins.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<RecordStore> {
+  const table = options.table // validated by the config schema: [a-z_][a-z0-9_]*
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(options.url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'),
+    max: 10,
+    connectionTimeoutMillis: 2000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 5000,
+  })
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (error) {
+      throw new StoreUnavailable('session store (postgres) failed', { cause: error })
+    }
+  }
+  const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
+    call(async () => {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const result = await work(client)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw error
+      } finally {
+        client.release()
+      }
+    })
+
+  // Two gateways starting together must not race on CREATE TABLE.
+  await transaction(async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse-migrate:${table}'))`)
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS ${table} (
+        id text PRIMARY KEY,
+        username text NOT NULL,
+        provider_type text NOT NULL,
+        provider_name text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint,
+        replaced boolean NOT NULL DEFAULT false,
+        record text NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ${table}_user ON ${table} (username, created_at);
+      CREATE INDEX IF NOT EXISTS ${table}_expiry ON ${table} (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS ${table}_created ON ${table} (created_at, id);
+    `)
+  })
+
+  const row = (session: Session) => [session.id, session.user, session.provider.type, session.provider.name, session.createdAt, storeExpiry(session), session.graceUntil !== undefined, JSON.stringify(session)]
+  const INSERT = `INSERT INTO ${table} (id, username, provider_type, provider_name, created_at, expires_at, replaced, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+  const UPDATE = `UPDATE ${table} SET expires_at = $6, replaced = $7, record = $8 WHERE id = $1 AND username = $2 AND provider_type = $3 AND provider_name = $4 AND created_at = $5`
+  const parse = (rows: { record: string }[]): Session[] => rows.map((r) => JSON.parse(r.record) as Session)
+
+  const where = (filter: SessionFilter, values: unknown[]) => {
+    const clauses: string[] = []
+    if (filter.user !== undefined) clauses.push(`username = $${values.push(filter.user)}`)
+    if (filter.provider?.type !== undefined) clauses.push(`provider_type = $${values.push(filter.provider.type)}`)
+    if (filter.provider?.name !== undefined) clauses.push(`provider_name = $${values.push(filter.provider.name)}`)
+    return clauses
+  }
+
+  return {
+    kind: 'postgres',
+    getRecord: (id, now) =>
+      call(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, [id, now])).rows)[0] ?? null),
+    get: (id) => call(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1`, [id])).rows)[0] ?? null),
+    insert: (session, maxSessions, now) =>
+      transaction(async (client) => {
+        let evicted: Session[] = []
+        if (maxSessions !== undefined) {
+          await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`gatehouse:${table}:${session.user}`])
+          const live = parse((await client.query(`SELECT record FROM ${table} WHERE username = $1 AND NOT replaced AND (expires_at IS NULL OR expires_at > $2)`, [session.user, now])).rows)
+          evicted = sessionsToEvict(live, maxSessions)
+          if (evicted.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [evicted.map((s) => s.id)])
+        }
+        await client.query(INSERT, row(session))
+        return evicted
+      }),
+    update: (session) => call(async () => void (await pool.query(UPDATE, row(session)))),
+    replace: (previous, next) =>
+      transaction(async (client) => {
+        await client.query(UPDATE, row(previous))
+        await client.query(INSERT, row(next))
+      }),
+    remove: (ids) => call(async () => (ids.length === 0 ? 0 : ((await pool.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [ids])).rowCount ?? 0))),
+    list: (query) =>
+      call(async () => {
+        const values: unknown[] = []
+        const clauses = where(query, values)
+        const after = decodeCursor(query.cursor)
+        if (after) clauses.push(`(created_at, id) > ($${values.push(after.createdAt)}, $${values.push(after.id)})`)
+        const sql = `SELECT record FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_at, id COLLATE "C" LIMIT $${values.push(query.limit + 1)}`
+        const rows = parse((await pool.query(sql, values)).rows)
+        const sessions = rows.slice(0, query.limit)
+        const last = sessions.at(-1)
+        return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null }
+      }),
+    removeMatching: (filter) =>
+      call(async () => {
+        const values: unknown[] = []
+        const clauses = where(filter, values)
+        return (await pool.query(`DELETE FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)).rowCount ?? 0
+      }),
+    removeExpired: (now, batchSize) =>
+      call(async () => (await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1 LIMIT $2)`, [now, batchSize])).rowCount ?? 0),
+    ping: () => call(async () => void (await pool.query('SELECT 1'))),
+    close: () => pool.end(),
+  }
+}
+
+/**
+ * libpq falls back to the OS user when the URL names none; pg only reads $USER, which service
+ * managers and CI often leave unset, and then fails with "no PostgreSQL user name specified".
+ */
+export function withDefaultUser(connectionString: string): string {
+  try {
+    const url = new URL(connectionString)
+    if (url.username) return connectionString
+    url.username = process.env.PGUSER || process.env.USER || userInfo().username
+    return url.toString()
+  } catch {
+    return connectionString
+  }
+}
