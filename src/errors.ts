@@ -92,6 +92,12 @@ export class RouteNotFound extends GatehouseError {
   static override readonly status = 404
 }
 
+/** A cookie-stored session too big for the browser's cookie limits (too many roles or claims). */
+export class SessionTooLarge extends GatehouseError {
+  static override readonly code = 'ERR_SESSION_TOO_LARGE'
+  static override readonly status = 500
+}
+
 /** Every error class above, for the docs test and the error handler. */
 export const errorClasses: readonly { readonly name: string; readonly code: string; readonly status: number }[] = [
   ConfigInvalid,
@@ -105,4 +111,5 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   UpstreamUnavailable,
   UpstreamTimeout,
   RouteNotFound,
+  SessionTooLarge,
 ]

@@ -30,12 +30,12 @@ export function createAuthentication(ctx: GatewayContext): Authentication {
     ctx.storeHealth.ok()
     if (resolution.status === 'valid') {
       if (resolution.setToken) {
-        reply.header('set-cookie', sessionCookieLines(cookie, resolution.setToken, ctx.manager.cookieMaxAge(resolution.session)))
+        reply.header('set-cookie', sessionCookieLines(cookie, resolution.setToken, ctx.manager.cookieMaxAge(resolution.session), request.headers.cookie))
       }
       return { identity: sessionIdentity(resolution.session), session: resolution.session }
     }
     // Unknown, forged or expired: drop the cookie so the browser stops sending it.
-    reply.header('set-cookie', expiredSessionCookieLines(cookie))
+    reply.header('set-cookie', expiredSessionCookieLines(cookie, request.headers.cookie))
     return null
   }
 
@@ -47,7 +47,7 @@ export function createAuthentication(ctx: GatewayContext): Authentication {
       if (!result) continue
       if (!result.startSession) return { identity: result.identity, session: null }
       const started = await ctx.manager.start(result.identity, { ip: request.ip, userAgent: request.headers['user-agent'] })
-      reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session)))
+      reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session), request.headers.cookie))
       return { identity: result.identity, session: started.session }
     }
     return null

@@ -50,7 +50,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     ctx.metrics.logins.inc({ provider: 'form', result: 'success' })
     ctx.metrics.sessionEvents.inc({ event: 'created' })
     ctx.log.info({ event: 'login_success', provider: 'form', user: user.username, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
-    reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session)))
+    reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session), request.headers.cookie))
     reply.header('cache-control', 'no-store')
     if (fromForm) return reply.redirect(rd ?? '/', 302)
     return reply.send({ ...describeSession(started.session), ...(rd ? { redirect: rd } : {}) })

@@ -22,7 +22,7 @@ export function registerLogoutRoutes(app: FastifyInstance, ctx: GatewayContext):
         ctx.metrics.sessionEvents.inc({ event: 'logout' })
         ctx.log.info({ event: 'logout', user: ended.user, session: ended.id.slice(0, 12), ip: request.ip }, 'logout')
       }
-      reply.header('set-cookie', expiredSessionCookieLines(cookie)).header('cache-control', 'no-store')
+      reply.header('set-cookie', expiredSessionCookieLines(cookie, request.headers.cookie)).header('cache-control', 'no-store')
       if (wantsHtml(request)) {
         const rd = safeRedirect((request.query as Record<string, unknown>).rd, ownHosts(request, ctx), ctx.config.session.allowed_redirect_hosts)
         return reply.redirect(logout.redirect_url ?? rd ?? `${ctx.prefix}/login`, 302)
