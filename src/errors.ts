@@ -98,6 +98,27 @@ export class SessionTooLarge extends GatehouseError {
   static override readonly status = 500
 }
 
+/**
+ * A credential was presented and refused (bad signature, expired token, unknown API key…).
+ * `reason` is the stable machine-readable cause; the credential itself is never included.
+ */
+export class CredentialsRejected extends GatehouseError {
+  static override readonly code = 'ERR_CREDENTIALS_REJECTED'
+  static override readonly status = 401
+}
+
+/** A service needed to check credentials (external Basic endpoint, JWKS URL) cannot be reached. */
+export class AuthServiceUnavailable extends GatehouseError {
+  static override readonly code = 'ERR_AUTH_SERVICE_UNAVAILABLE'
+  static override readonly status = 503
+}
+
+/** The anonymous identity reached a route that terminates it (Kong's request termination); status is the route's. */
+export class AnonymousDenied extends GatehouseError {
+  static override readonly code = 'ERR_ANONYMOUS_DENIED'
+  static override readonly status = 403
+}
+
 /** Every error class above, for the docs test and the error handler. */
 export const errorClasses: readonly { readonly name: string; readonly code: string; readonly status: number }[] = [
   ConfigInvalid,
@@ -112,4 +133,7 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   UpstreamTimeout,
   RouteNotFound,
   SessionTooLarge,
+  CredentialsRejected,
+  AuthServiceUnavailable,
+  AnonymousDenied,
 ]

@@ -14,6 +14,8 @@ export interface AuthSuccess {
   readonly identity: Identity
   /** Whether to start a browser session from this credential, or authenticate this request only. */
   readonly startSession: boolean
+  /** Answer with a 302 here instead of proxying (a token in the URL is moved into a session cookie). */
+  readonly redirectTo?: string | undefined
 }
 
 /**
@@ -22,6 +24,7 @@ export interface AuthSuccess {
  * throws a GatehouseError (401 family) when it carries a bad one.
  */
 export interface Authenticator {
+  /** One of the route `methods` names: jwt, apikey, basic, external_basic, anonymous. */
   readonly name: string
   readonly type: string
   authenticate(request: AuthRequest): Promise<AuthSuccess | null>

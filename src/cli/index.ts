@@ -2,6 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { runCheckConfig } from './check-config.js'
 import { runDemo } from './demo.js'
 import { runHashPassword } from './hash-password.js'
+import { runKeygen } from './keygen.js'
+import { runToken, type TokenOptions } from './token.js'
 import { EXIT_USAGE } from './output.js'
 import { runStart } from './start.js'
 
@@ -12,6 +14,10 @@ commands:
   demo [--port N]             gateway + echo upstream + demo user on the embedded store
   check-config -c FILE        validate a configuration; exit 2 when invalid
   hash-password [--scrypt]    read a password on stdin, print an argon2id (or scrypt) hash
+  keygen [--alg EdDSA|ES256|RS256]
+                              print a PEM key pair (private, then public)
+  token --key FILE --sub NAME [--roles a,b] [--iss X] [--aud Y] [--ttl 1h]
+                              print a JWT signed with the private key in FILE
 `
 
 type Command = (args: string[]) => Promise<number>
@@ -20,6 +26,9 @@ const commands: Record<string, Command> = {
   start: async (args) => runStart(parse(args, { config: { type: 'string', short: 'c' } }).config as string | undefined),
   'check-config': async (args) => runCheckConfig(parse(args, { config: { type: 'string', short: 'c' } }).config as string | undefined),
   'hash-password': async (args) => runHashPassword(parse(args, { scrypt: { type: 'boolean' } }).scrypt ? 'scrypt' : 'argon2id'),
+  keygen: async (args) => runKeygen(parse(args, { alg: { type: 'string' } }).alg as string | undefined),
+  token: async (args) =>
+    runToken(parse(args, { key: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, iss: { type: 'string' }, aud: { type: 'string' }, ttl: { type: 'string' } }) as TokenOptions),
   demo: async (args) => {
     const values = parse(args, { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' } })
     const port = Number(values.port ?? process.env.PORT ?? 4180)

@@ -69,12 +69,16 @@ const listenSchema = z.union([z.string(), z.number().int()]).transform((value, c
 })
 
 const authMode = z.enum(['required', 'optional', 'none'])
+export const AUTH_METHODS = ['session', 'jwt', 'apikey', 'basic', 'external_basic', 'anonymous'] as const
 const routeSchema = z.strictObject({
   path: z.string().startsWith('/', { message: 'must start with "/"' }),
   upstream: upstreamSchema.optional(),
   auth: authMode.default('required'),
-  methods: z.array(z.string()).optional(),
+  /** Which ways to authenticate apply on this route (default: all configured). */
+  methods: z.array(z.enum(AUTH_METHODS)).min(1).optional(),
   roles: z.array(z.string()).optional(),
+  /** Kong's request termination for the anonymous identity on this route. */
+  deny_anonymous: z.strictObject({ status: z.number().int().min(400).max(599).default(403), message: z.string().default('anonymous access is not allowed here') }).optional(),
 })
 export type RouteConfig = z.output<typeof routeSchema>
 
@@ -131,6 +135,8 @@ const sessionSchema = z
     /** In-process read cache for network stores (redis, postgres); 0 = a store round trip per request. */
     cache_ttl: duration().default(2_000),
     max_sessions: z.number().int().min(1).max(1000).optional(),
+    /** Let a session started from a JWT outlive the token's `exp`. */
+    outlive_token: z.boolean().default(false),
     allowed_redirect_hosts: z.array(z.string().min(1)).default([]),
     cookie: cookieSchema.prefault({}),
     logout: logoutSchema.prefault({}),
@@ -157,14 +163,87 @@ const usersSchema = z.union([z.array(userSchema), z.strictObject({ file: z.strin
   error: 'expected a list of {username, password_hash, roles, email} or {file: PATH}',
 })
 
+/** `header`, `cookie:<name>` or `query:<param>`: where a JWT may come from. */
+const jwtSource = z.string().regex(/^(header|cookie:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|query:[A-Za-z0-9_.~-]+)$/, {
+  message: 'expected "header", "cookie:<name>" or "query:<param>"',
+})
+const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const
+
+const jwtSchema = z
+  .strictObject({
+    sources: z.array(jwtSource).min(1).default(['header']),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS, { error: `not an allowed algorithm (one of ${JWT_ALGORITHMS.join(', ')}; "none" is never accepted)` })).min(1).optional(),
+    secret: z.string().refine((s) => Buffer.byteLength(s) >= 32, { message: 'must be at least 32 bytes long' }).optional(),
+    public_key: z.string().min(1).optional(),
+    public_key_file: z.string().min(1).optional(),
+    jwks_url: httpUrl.optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    clock_tolerance: duration().default(30_000),
+    max_age: duration().optional(),
+    user_claim: z.string().min(1).default('sub'),
+    roles_claim: z.string().min(1).default('roles'),
+    validate_against_users: z.boolean().default(false),
+    /** Whether a header or cookie token starts a gateway session (a query token always does). */
+    create_session: z.boolean().default(false),
+  })
+  .superRefine((jwt, ctx) => {
+    const sources = [jwt.secret, jwt.public_key, jwt.public_key_file, jwt.jwks_url].filter((v) => v !== undefined).length
+    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of secret, public_key, public_key_file, jwks_url' })
+    const hmac = jwt.algorithms?.filter((a) => a.startsWith('HS')) ?? []
+    if (jwt.secret !== undefined && jwt.algorithms && hmac.length !== jwt.algorithms.length) {
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'only HS256/HS384/HS512 can be used with a shared secret' })
+    }
+    if (jwt.secret === undefined && hmac.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS algorithms need `secret`; a public key must never verify an HMAC token' })
+    }
+  })
+
+const apiKeySchema = z
+  .strictObject({
+    header: z.string().min(1).nullable().default('X-API-Key'),
+    query: z.string().min(1).optional(),
+    keys: z
+      .array(
+        z
+          .strictObject({
+            key: z.string().min(16, { message: 'API keys must be at least 16 characters' }).optional(),
+            key_sha256: z.string().regex(/^[0-9a-f]{64}$/i, { message: 'expected 64 hex characters' }).optional(),
+            user: z.string().min(1),
+            roles: z.array(z.string()).default([]),
+          })
+          .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), { message: 'set exactly one of key, key_sha256' }),
+      )
+      .min(1),
+  })
+  .refine((a) => a.header !== null || a.query !== undefined, { message: 'set header, query or both' })
+
 const authSchema = z.strictObject({
   form: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  basic: z.strictObject({ enabled: z.boolean().default(false), realm: z.string().regex(/^[^"\\\r\n]*$/).default('Gatehouse'), create_session: z.boolean().default(false) }).prefault({}),
+  external_basic: z.strictObject({ url: httpUrl, cache_ttl: duration().default(60_000), timeout: duration().default(5_000), create_session: z.boolean().default(false) }).optional(),
+  apikey: apiKeySchema.optional(),
+  jwt: jwtSchema.optional(),
+  anonymous: z.strictObject({ enabled: z.boolean().default(false), user: z.string().min(1).default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
 })
+export type AuthConfig = z.output<typeof authSchema>
+export type JwtConfig = NonNullable<AuthConfig['jwt']>
 
 const identityHeadersSchema = z.strictObject({
   user: z.string().default('X-Forwarded-User'),
   groups: z.string().default('X-Forwarded-Groups'),
   email: z.string().default('X-Forwarded-Email'),
+  /** A short-lived EdDSA JWT for the upstream, signed by the gateway. */
+  jwt: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      header: z.string().default('Authorization'),
+      ttl: duration().default(60_000),
+      issuer: z.string().default('gatehouse'),
+      audience: z.string().optional(),
+      private_key_file: z.string().optional(),
+    })
+    .optional(),
 })
 
 export const configSchema = z

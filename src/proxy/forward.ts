@@ -1,7 +1,8 @@
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Forbidden, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import { AnonymousDenied, Forbidden, Unauthenticated, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import type { Authentication } from '../server/authenticate.js'
+import { errorResponse } from '../server/error-handler.js'
 import { pathOf, wantsHtml, type Caller, type GatewayContext } from '../server/context.js'
 import { underPrefix, type Route } from './rules.js'
 
@@ -30,8 +31,13 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext, a
       const route = ctx.router.match(request.url)
       let caller: Caller | null = null
       if (route.auth !== 'none') {
-        caller = await auth.identify(request, reply)
+        caller = await auth.identify(request, reply, route.methods)
+        if (caller?.redirectTo) return reply.header('cache-control', 'no-store').redirect(caller.redirectTo, 302)
         if (!caller && route.auth === 'required') return unauthenticated(request, reply, ctx)
+        if (caller?.identity.provider.type === 'anonymous' && route.deny_anonymous) {
+          const { status, message } = route.deny_anonymous
+          return reply.code(status).send(errorResponse(new AnonymousDenied(message, { reason: 'anonymous_denied' })).body)
+        }
         if (caller && route.roles && !route.roles.some((role) => caller!.identity.roles.includes(role))) {
           throw new Forbidden('your roles do not allow this route', { reason: 'role_not_allowed' })
         }
@@ -43,12 +49,13 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext, a
   })
 }
 
-function forward(request: FastifyRequest, reply: FastifyReply, route: Route, caller: Caller | null, ctx: GatewayContext) {
+async function forward(request: FastifyRequest, reply: FastifyReply, route: Route, caller: Caller | null, ctx: GatewayContext) {
   const base = route.upstream.url.endsWith('/') ? route.upstream.url.slice(0, -1) : route.upstream.url
-  return reply.from(base + request.url, {
+  const identityToken = caller && ctx.identityTokens ? await ctx.identityTokens.tokenFor(caller.identity) : undefined
+  return reply.from(base + ctx.headers.upstreamUrl(request.url), {
     timeout: route.upstream.timeout,
     rewriteRequestHeaders: (req, headers) =>
-      ctx.headers.rewrite(headers, caller?.identity ?? null, { ip: req.ip, protocol: req.protocol, host: req.headers.host }),
+      ctx.headers.rewrite(headers, caller?.identity ?? null, { ip: req.ip, protocol: req.protocol, host: req.headers.host }, identityToken),
     onError: (failed, { error }) => {
       const code = (error as { code?: string }).code ?? ''
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
@@ -61,8 +68,8 @@ function forward(request: FastifyRequest, reply: FastifyReply, route: Route, cal
 
 function unauthenticated(request: FastifyRequest, reply: FastifyReply, ctx: GatewayContext) {
   reply.header('cache-control', 'no-store')
-  if (wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD')) {
+  if (ctx.config.auth.form.enabled && wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD')) {
     return reply.redirect(`${ctx.prefix}/login?rd=${encodeURIComponent(request.url)}`, 302)
   }
-  return reply.code(401).send({ error: 'unauthorized', code: 'ERR_UNAUTHENTICATED', reason: 'no_credentials', message: 'authentication required' })
+  throw new Unauthenticated('authentication required', { reason: 'no_credentials' })
 }

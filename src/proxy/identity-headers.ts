@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Config } from '../config/schema.js'
 import type { Identity } from '../identity.js'
+import { jwtCookieNames, jwtQueryParams } from '../auth/jwt.js'
+import { withoutQueryParams } from '../auth/request-parts.js'
 import { removeCookies } from '../session/cookie.js'
 
 /**
@@ -22,22 +24,33 @@ const WELL_KNOWN_IDENTITY_HEADERS = [
 ]
 
 export interface HeaderRewriter {
-  /** One pass over the client's headers: drop forged identity and our cookies, add the verified identity. */
-  rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: { ip: string; protocol: string; host: string | undefined }): IncomingHttpHeaders
+  /**
+   * One pass over the client's headers: drop forged identity, our cookies and the credentials the
+   * gateway consumed (API key header, JWT cookies); add the verified identity (and its signed token).
+   */
+  rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: { ip: string; protocol: string; host: string | undefined }, identityToken?: string): IncomingHttpHeaders
+  /** The request URL as the upstream gets it: without the JWT and API-key query parameters. */
+  upstreamUrl(url: string): string
   /** True for a header name that must never come from a client. */
   isIdentityHeader(name: string): boolean
 }
 
 export function createHeaderRewriter(config: Config): HeaderRewriter {
   const names = config.identity_headers
-  const forbidden = new Set([...WELL_KNOWN_IDENTITY_HEADERS, names.user, names.groups, names.email].map(normalize))
+  const tokenHeader = names.jwt?.enabled ? names.jwt.header : undefined
+  const consumedHeaders = [config.auth.apikey?.header ?? undefined, tokenHeader].filter((h): h is string => typeof h === 'string')
+  const forbidden = new Set([...WELL_KNOWN_IDENTITY_HEADERS, names.user, names.groups, names.email, ...consumedHeaders].map(normalize))
   const cookieName = config.session.cookie.name
-  const isGatehouseCookie = (name: string) => name === cookieName || (name.startsWith(`${cookieName}.`) && /^\d+$/.test(name.slice(cookieName.length + 1)))
+  const credentialCookies = new Set(jwtCookieNames(config))
+  const isGatehouseCookie = (name: string) =>
+    name === cookieName || credentialCookies.has(name) || (name.startsWith(`${cookieName}.`) && /^\d+$/.test(name.slice(cookieName.length + 1)))
   const isIdentityHeader = (name: string) => forbidden.has(normalize(name))
+  const secretParams = [...jwtQueryParams(config), ...(config.auth.apikey?.query ? [config.auth.apikey.query] : [])]
 
   return {
     isIdentityHeader,
-    rewrite(headers, identity, client) {
+    upstreamUrl: (url) => withoutQueryParams(url, secretParams),
+    rewrite(headers, identity, client, identityToken) {
       const out: IncomingHttpHeaders = {}
       for (const key in headers) {
         const lower = key.toLowerCase()
@@ -58,6 +71,7 @@ export function createHeaderRewriter(config: Config): HeaderRewriter {
         out[names.user.toLowerCase()] = identity.user
         if (identity.roles.length > 0) out[names.groups.toLowerCase()] = identity.roles.join(',')
         if (identity.email) out[names.email.toLowerCase()] = identity.email
+        if (identityToken && tokenHeader) out[tokenHeader.toLowerCase()] = tokenHeader.toLowerCase() === 'authorization' ? `Bearer ${identityToken}` : identityToken
       }
       return out
     },

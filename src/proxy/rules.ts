@@ -7,6 +7,7 @@ export interface Route {
   readonly auth: RouteConfig['auth']
   readonly methods?: readonly string[] | undefined
   readonly roles?: readonly string[] | undefined
+  readonly deny_anonymous?: RouteConfig['deny_anonymous']
 }
 
 export interface Router {
@@ -26,6 +27,7 @@ export function createRouter(config: Config): Router {
     auth: route.auth,
     methods: route.methods,
     roles: route.roles,
+    deny_anonymous: route.deny_anonymous,
   }))
   if (config.upstream) routes.push({ path: '/', upstream: config.upstream, auth: 'required' })
   routes.sort((a, b) => b.path.length - a.path.length)

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createAuthenticators } from '../auth/index.js'
+import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
@@ -62,12 +63,13 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     log,
     manager,
     users,
-    authenticators: deps.authenticators ?? createAuthenticators(config, users),
+    authenticators: deps.authenticators ?? createAuthenticators(config, users, clock),
     router: createRouter(config),
     headers: createHeaderRewriter(config),
     metrics,
     storeHealth: new StoreHealth(log),
     prefix: config.endpoints.prefix,
+    identityTokens: await createIdentityTokenSigner(config, clock),
   }
 
   const app = Fastify({
@@ -78,7 +80,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     requestIdHeader: false,
   })
   app.decorateRequest('caller', null)
-  installErrorHandler(app, log, context.storeHealth)
+  installErrorHandler(app, log, context.storeHealth, basicChallenge(config))
   installRequestLog(app, context)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
@@ -102,6 +104,11 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       await store.close()
     },
   }
+}
+
+/** `WWW-Authenticate` for 401 answers when Basic (internal or external) is on. */
+function basicChallenge(config: Config): string | undefined {
+  return config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
 }
 
 /** One line per request: method, path (never the query), status, duration, user. */

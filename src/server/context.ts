@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Authenticator } from '../auth/authenticator.js'
+import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { UserDirectory } from '../auth/users.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -26,12 +27,16 @@ export interface GatewayContext {
   readonly storeHealth: StoreHealth
   /** `endpoints.prefix`, e.g. `/_gatehouse`. */
   readonly prefix: string
+  /** Set when `identity_headers.jwt` is on. */
+  readonly identityTokens: IdentityTokenSigner | null
 }
 
 /** Who is calling, as established for this request. */
 export interface Caller {
   readonly identity: Identity
   readonly session: Session | null
+  /** Set when the credential asks for a 302 instead of proxying (a JWT moved from the URL into a session). */
+  readonly redirectTo?: string | undefined
 }
 
 declare module 'fastify' {

@@ -62,9 +62,10 @@ export class StoreHealth {
   }
 }
 
-export function installErrorHandler(app: FastifyInstance, log: Logger, storeHealth: StoreHealth): void {
+export function installErrorHandler(app: FastifyInstance, log: Logger, storeHealth: StoreHealth, basicChallenge?: string): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = errorResponse(error)
+    if (status === 401 && basicChallenge) reply.header('www-authenticate', basicChallenge)
     if (error instanceof StoreUnavailable) storeHealth.failed(error)
     else if (status >= 500) log.error({ err: error, method: request.method, path: request.url.split('?')[0] }, 'unexpected error')
     if (reply.sent) return

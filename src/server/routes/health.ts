@@ -16,6 +16,12 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext):
     }
   })
 
+  // The public key upstreams verify `identity_headers.jwt` tokens with.
+  if (ctx.identityTokens) {
+    const jwks = ctx.identityTokens.jwks
+    app.get(`${ctx.prefix}/jwks.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks))
+  }
+
   app.get(`${ctx.prefix}/metrics`, async (_request, reply) => {
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics())
   })
