@@ -146,7 +146,7 @@ function reject(reason: string): CredentialsRejected {
 }
 
 function translate(error: unknown, remoteKeys: boolean): Error {
-  if (error instanceof errors.JWTExpired) return reject('token_expired')
+  if (error instanceof errors.JWTExpired) return reject(error.claim === 'iat' ? 'token_too_old' : 'token_expired')
   if (error instanceof errors.JWTClaimValidationFailed) {
     const byClaim: Record<string, string> = { iss: 'untrusted_issuer', aud: 'bad_audience', nbf: 'token_not_yet_valid', iat: 'token_too_old' }
     return reject(byClaim[error.claim] ?? 'invalid_claims')
