@@ -4,7 +4,8 @@ import type { Session } from '../../../src/session/session.js'
 import type { RecordStore } from '../../../src/session/store/store.js'
 
 const HOUR = 3600_000
-const T0 = Date.UTC(2026, 0, 1)
+// Real time: Redis turns expiries into TTLs against its own clock, so records must live in the present.
+const T0 = Date.now() - 1000 * HOUR
 let counter = 0
 
 /** A record with a unique id; times relative to T0 unless given. */
