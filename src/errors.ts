@@ -119,6 +119,12 @@ export class AnonymousDenied extends GatehouseError {
   static override readonly status = 403
 }
 
+/** Listing and revocation are impossible when sessions live only in browsers' cookies. */
+export class StorageNotListable extends GatehouseError {
+  static override readonly code = 'ERR_STORAGE_NOT_LISTABLE'
+  static override readonly status = 501
+}
+
 /** Every error class above, for the docs test and the error handler. */
 export const errorClasses: readonly { readonly name: string; readonly code: string; readonly status: number }[] = [
   ConfigInvalid,
@@ -136,4 +142,5 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   CredentialsRejected,
   AuthServiceUnavailable,
   AnonymousDenied,
+  StorageNotListable,
 ]

@@ -107,6 +107,8 @@ const logoutSchema = z.strictObject({
   query_arg: z.string().optional(),
   post_arg: z.string().optional(),
   redirect_url: httpUrl.optional(),
+  /** Origins (e.g. https://app.example.com) whose pages may call logout with fetch(..., {credentials: 'include'}). */
+  allowed_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, { message: 'expected an origin like "https://app.example.com" (no path)' })).default([]),
 })
 
 const sessionSchema = z
@@ -258,7 +260,15 @@ export const configSchema = z
     auth: authSchema.prefault({}),
     identity_headers: identityHeadersSchema.prefault({}),
     admin: z.strictObject({ token: z.string().min(32).optional(), roles: z.array(z.string()).default(['admin']) }).prefault({}),
-    endpoints: z.strictObject({ prefix: z.string().regex(/^\/[A-Za-z0-9_\-/]*[A-Za-z0-9_-]$/, { message: 'expected a path like "/_gatehouse"' }).default('/_gatehouse') }).prefault({}),
+    endpoints: z
+      .strictObject({
+        prefix: z.string().regex(/^\/[A-Za-z0-9_\-/]*[A-Za-z0-9_-]$/, { message: 'expected a path like "/_gatehouse"' }).default('/_gatehouse'),
+        /** Who may frame the gateway's pages (CSP frame-ancestors); empty = nobody. */
+        frame_ancestors: z.array(z.string().regex(/^(https?:\/\/[^/\s]+|'self')$/, { message: `expected an origin like "https://app.example.com" or "'self'"` })).default([]),
+        /** Also set that frame-ancestors policy on proxied responses. */
+        frame_ancestors_on_proxied: z.boolean().default(false),
+      })
+      .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   })
   .superRefine((config, ctx) => {

@@ -13,6 +13,7 @@ import { startCleanup } from '../session/cleanup.js'
 import { SessionManager, policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
+import { audit } from './audit.js'
 import { createAuthentication } from './authenticate.js'
 import { pathOf, type GatewayContext } from './context.js'
 import { StoreHealth, installErrorHandler } from './error-handler.js'
@@ -20,7 +21,9 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
+import { createLogout } from './logout.js'
 import { registerLogoutRoutes } from './routes/logout.js'
+import { registerAdmin } from '../admin/routes.js'
 import { registerSessionRoutes } from './routes/session.js'
 
 export interface GatewayDeps {
@@ -52,8 +55,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     clock,
     maxSessions: config.session.max_sessions,
     events: {
-      evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), log.info({ event: 'session_evicted', user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
-      renewed: (previous) => (metrics.sessionEvents.inc({ event: 'renewed' }), log.debug({ event: 'session_renewed', user: previous.user }, 'session id renewed')),
+      evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), audit(log, 'session_evicted', { user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
+      renewed: (previous, next) => (metrics.sessionEvents.inc({ event: 'renewed' }), audit(log, 'session_renewed', { user: previous.user, session: previous.id.slice(0, 12), new_session: next.id.slice(0, 12) }, 'session id renewed')),
       expired: (session, reason) => (metrics.sessionEvents.inc({ event: 'expired' }), log.debug({ event: 'session_expired', user: session.user, reason }, 'session expired')),
     },
   })
@@ -85,11 +88,13 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const auth = createAuthentication(context)
+  const logout = createLogout(context)
   registerLoginRoutes(app, context)
-  registerLogoutRoutes(app, context)
+  registerLogoutRoutes(app, context, logout)
   registerSessionRoutes(app, context, auth)
   registerHealthRoutes(app, context)
-  await registerProxy(app, context, auth)
+  await registerAdmin(app, context, auth)
+  await registerProxy(app, context, auth, logout)
 
   const cleanup = startCleanup(store, config.session.cleanup_interval, clock, log)
   let closed = false

@@ -3,6 +3,7 @@ import type { AuthRequest } from '../auth/authenticator.js'
 import { GatehouseError, StoreUnavailable } from '../errors.js'
 import { expiredSessionCookieLines, readSessionToken, sessionCookieLines } from '../session/cookie.js'
 import { sessionIdentity } from '../session/session.js'
+import { audit } from './audit.js'
 import type { Caller, GatewayContext } from './context.js'
 
 export interface Authentication {
@@ -64,7 +65,7 @@ export function createAuthentication(ctx: GatewayContext): Authentication {
       if (!result.startSession) return { identity: result.identity, session: null }
       const started = await ctx.manager.start(result.identity, { ip: request.ip, userAgent: request.headers['user-agent'] })
       ctx.metrics.sessionEvents.inc({ event: 'created' })
-      ctx.log.info({ event: 'login_success', provider: result.identity.provider.type, user: result.identity.user, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
+      audit(ctx.log, 'login_success', { provider: result.identity.provider.type, user: result.identity.user, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
       reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session), request.headers.cookie))
       return { identity: result.identity, session: started.session, redirectTo: result.redirectTo }
     }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { audit } from '../server/audit.js'
 import type { Logger } from '../server/logger.js'
 import type { SessionStore } from './store/store.js'
 
@@ -21,7 +22,7 @@ export function startCleanup(store: SessionStore, intervalMs: number, clock: Clo
         if (removed < BATCH) break
         await new Promise((resolve) => setImmediate(resolve))
       }
-      if (total > 0) log.info({ event: 'session_cleanup', removed: total }, 'expired sessions removed')
+      if (total > 0) audit(log, 'session_cleanup', { removed: total }, 'expired sessions removed')
     } catch (error) {
       log.warn({ event: 'session_cleanup_failed', err: (error as Error).message }, 'session cleanup failed; will retry')
     } finally {

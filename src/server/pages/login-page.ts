@@ -44,13 +44,3 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
-
-/** Gateway pages allow nothing external; framing is refused unless configured otherwise. */
-export const PAGE_SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form POST,
-  // which the login CSRF check must refuse.
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-} as const

@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { BadRequest, Forbidden } from '../../errors.js'
 import { readSessionToken, sessionCookieLines } from '../../session/cookie.js'
 import type { Session } from '../../session/session.js'
+import { audit } from '../audit.js'
 import type { GatewayContext } from '../context.js'
-import { PAGE_SECURITY_HEADERS, renderLoginPage } from '../pages/login-page.js'
+import { pageSecurityHeaders } from '../frame-policy.js'
+import { renderLoginPage } from '../pages/login-page.js'
 import { safeRedirect } from '../redirect.js'
 import { originAllowed, ownHosts } from '../origin.js'
 
@@ -15,6 +17,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
   const path = `${ctx.prefix}/login`
   const cookie = ctx.config.session.cookie
   const formEnabled = ctx.config.auth.form.enabled
+  const PAGE_SECURITY_HEADERS = pageSecurityHeaders(ctx.config)
 
   app.get(path, async (request, reply) => {
     if (!formEnabled) return reply.code(404).send({ error: 'not_found', code: 'ERR_ROUTE_NOT_FOUND', message: 'login form disabled' })
@@ -34,7 +37,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const user = await ctx.users.verify(username, password)
     if (!user) {
       ctx.metrics.logins.inc({ provider: 'form', result: 'failure' })
-      ctx.log.info({ event: 'login_failure', provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
+      audit(ctx.log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
       return fromForm
         ? reply.code(401).headers(PAGE_SECURITY_HEADERS).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username }))
         : reply.code(401).send({ error: 'unauthorized', code: 'ERR_INVALID_CREDENTIALS', reason: 'invalid_credentials', message: FAILURE_MESSAGE })
@@ -49,7 +52,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     ctx.storeHealth.ok()
     ctx.metrics.logins.inc({ provider: 'form', result: 'success' })
     ctx.metrics.sessionEvents.inc({ event: 'created' })
-    ctx.log.info({ event: 'login_success', provider: 'form', user: user.username, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
+    audit(ctx.log, 'login_success', { provider: 'form', user: user.username, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
     reply.header('set-cookie', sessionCookieLines(cookie, started.token, ctx.manager.cookieMaxAge(started.session), request.headers.cookie))
     reply.header('cache-control', 'no-store')
     if (fromForm) return reply.redirect(rd ?? '/', 302)

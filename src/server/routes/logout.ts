@@ -1,33 +1,36 @@
 import type { FastifyInstance } from 'fastify'
 import { Forbidden } from '../../errors.js'
-import { expiredSessionCookieLines, readSessionToken } from '../../session/cookie.js'
-import { wantsHtml, type GatewayContext } from '../context.js'
-import { originAllowed, ownHosts } from '../origin.js'
-import { safeRedirect } from '../redirect.js'
+import type { GatewayContext } from '../context.js'
+import type { Logout } from '../logout.js'
+import { originAllowed } from '../origin.js'
 
-/** Ends the server-side session and expires the cookie; replaying it afterwards gets 401. */
-export function registerLogoutRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  const logout = ctx.config.session.logout
-  const cookie = ctx.config.session.cookie
-  const path = logout.path ?? `${ctx.prefix}/logout`
+/**
+ * The logout endpoint (`session.logout.path`, default `<prefix>/logout`) with the configured
+ * methods, plus the CORS preflight that lets an embedding app on another origin call it.
+ */
+export function registerLogoutRoutes(app: FastifyInstance, ctx: GatewayContext, logout: Logout): void {
+  const settings = ctx.config.session.logout
+  const path = settings.path ?? `${ctx.prefix}/logout`
 
   app.route({
-    method: [...logout.methods],
+    method: [...settings.methods],
     url: path,
     bodyLimit: 16 * 1024,
     handler: async (request, reply) => {
-      if (request.method !== 'GET' && !originAllowed(request, ctx)) throw new Forbidden('cross-origin logout refused', { reason: 'bad_origin' })
-      const ended = await ctx.manager.end(readSessionToken(request.headers.cookie, cookie))
-      if (ended) {
-        ctx.metrics.sessionEvents.inc({ event: 'logout' })
-        ctx.log.info({ event: 'logout', user: ended.user, session: ended.id.slice(0, 12), ip: request.ip }, 'logout')
+      if (request.method !== 'GET' && !originAllowed(request, ctx) && !logout.cors(request, reply)) {
+        throw new Forbidden('cross-origin logout refused', { reason: 'bad_origin' })
       }
-      reply.header('set-cookie', expiredSessionCookieLines(cookie, request.headers.cookie)).header('cache-control', 'no-store')
-      if (wantsHtml(request)) {
-        const rd = safeRedirect((request.query as Record<string, unknown>).rd, ownHosts(request, ctx), ctx.config.session.allowed_redirect_hosts)
-        return reply.redirect(logout.redirect_url ?? rd ?? `${ctx.prefix}/login`, 302)
-      }
-      return reply.send({ logged_out: true, user: ended?.user ?? null })
+      return logout.handle(request, reply)
     },
+  })
+
+  app.options(path, async (request, reply) => {
+    if (!logout.cors(request, reply)) return reply.code(204).send()
+    return reply
+      .code(204)
+      .header('access-control-allow-methods', settings.methods.join(', '))
+      .header('access-control-allow-headers', 'authorization, content-type')
+      .header('access-control-max-age', '600')
+      .send()
   })
 }

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify'
+import type { GatewayContext } from '../../server/context.js'
+import { pageSecurityHeaders } from '../../server/frame-policy.js'
+import { ADMIN_SCRIPT } from './script.js'
+import { ADMIN_STYLE } from './style.js'
+
+/**
+ * The admin page: one HTML shell, one script and one stylesheet, all served by the gateway
+ * (no CDN), under a CSP that allows only these. Data comes from the admin API with the cookie.
+ */
+export function registerAdminPage(app: FastifyInstance, ctx: GatewayContext, base: string): void {
+  const headers = pageSecurityHeaders(ctx.config, true)
+  app.get(`${base}/`, async (_request, reply) => reply.headers(headers).type('text/html; charset=utf-8').send(adminHtml(base)))
+  app.get(base, async (_request, reply) => reply.redirect(`${base}/`, 302))
+  app.get(`${base}/app.js`, async (_request, reply) => reply.header('cache-control', 'no-cache').type('text/javascript; charset=utf-8').send(ADMIN_SCRIPT))
+  app.get(`${base}/app.css`, async (_request, reply) => reply.header('cache-control', 'no-cache').type('text/css; charset=utf-8').send(ADMIN_STYLE))
+}
+
+function adminHtml(base: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sessions · Gatehouse</title>
+<link rel="stylesheet" href="${base}/app.css">
+<script src="${base}/app.js" defer></script>
+</head>
+<body data-api="${base}/sessions">
+<header>
+  <h1>Active sessions</h1>
+  <p class="sub">Every signed-in session this gateway knows about. Revoking one logs that browser out at its next request.</p>
+</header>
+<main>
+  <form id="filter" role="search">
+    <label for="user-filter">Filter by user</label>
+    <input id="user-filter" name="username" type="search" autocomplete="off" spellcheck="false" placeholder="username">
+    <button type="submit">Apply</button>
+    <label class="inline"><input id="auto-refresh" type="checkbox" checked> Refresh every 10 s</label>
+  </form>
+  <p id="status" role="status" aria-live="polite"></p>
+  <div class="table-wrap">
+    <table id="sessions">
+      <caption class="visually-hidden">Active sessions</caption>
+      <thead><tr>
+        <th scope="col">User</th><th scope="col">Roles</th><th scope="col">Provider</th><th scope="col">Signed in</th>
+        <th scope="col">Last seen</th><th scope="col">Expires (idle)</th><th scope="col">Client</th><th scope="col"><span class="visually-hidden">Actions</span></th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+  </div>
+</main>
+</body>
+</html>
+`
+}
