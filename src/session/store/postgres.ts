@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os'
 import pg from 'pg'
-import { StoreUnavailable } from '../../errors.js'
+import { GatehouseError, StoreUnavailable } from '../../errors.js'
 import { sessionsToEvict } from '../policy.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor } from './query.js'
@@ -32,6 +32,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     try {
       return await work()
     } catch (error) {
+      if (error instanceof GatehouseError) throw error
       throw new StoreUnavailable('session store (postgres) failed', { cause: error })
     }
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
-import { StoreUnavailable } from '../../errors.js'
+import { GatehouseError, StoreUnavailable } from '../../errors.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor, isAfter, matchesFilter } from './query.js'
 import type { RecordStore, SessionFilter } from './store.js'
@@ -169,6 +169,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
     try {
       return await work()
     } catch (error) {
+      if (error instanceof GatehouseError) throw error
       throw new StoreUnavailable('session store (redis) failed', { cause: error })
     }
   }

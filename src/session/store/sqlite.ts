@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { StoreUnavailable } from '../../errors.js'
+import { GatehouseError, StoreUnavailable } from '../../errors.js'
 import { sessionsToEvict } from '../policy.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor } from './query.js'
@@ -99,6 +99,7 @@ export function createSqliteStore(path: string): RecordStore {
     try {
       return Promise.resolve(work())
     } catch (error) {
+      if (error instanceof GatehouseError) return Promise.reject(error)
       return Promise.reject(new StoreUnavailable('session store (sqlite) failed', { cause: error }))
     }
   }
