@@ -5,6 +5,7 @@ import { runHashPassword } from './hash-password.js'
 import { runKeygen } from './keygen.js'
 import { runToken, type TokenOptions } from './token.js'
 import { EXIT_USAGE } from './output.js'
+import { runSessions } from './sessions.js'
 import { runStart } from './start.js'
 
 const USAGE = `usage: gatehouse <command> [options]
@@ -18,6 +19,8 @@ commands:
                               print a PEM key pair (private, then public)
   token --key FILE --sub NAME [--roles a,b] [--iss X] [--aud Y] [--ttl 1h]
                               print a JWT signed with the private key in FILE
+  sessions list|revoke [--user NAME] [--all] [--json] -c FILE
+                              list or revoke sessions in the configured store
 `
 
 type Command = (args: string[]) => Promise<number>
@@ -29,6 +32,11 @@ const commands: Record<string, Command> = {
   keygen: async (args) => runKeygen(parse(args, { alg: { type: 'string' } }).alg as string | undefined),
   token: async (args) =>
     runToken(parse(args, { key: { type: 'string' }, sub: { type: 'string' }, roles: { type: 'string' }, iss: { type: 'string' }, aud: { type: 'string' }, ttl: { type: 'string' } }) as TokenOptions),
+  sessions: async (args) => {
+    const [action, ...rest] = args
+    const values = parse(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } })
+    return runSessions({ action, config: values.config as string | undefined, user: values.user as string | undefined, all: values.all as boolean | undefined, json: values.json as boolean | undefined })
+  },
   demo: async (args) => {
     const values = parse(args, { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' } })
     const port = Number(values.port ?? process.env.PORT ?? 4180)

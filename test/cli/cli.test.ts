@@ -71,3 +71,28 @@ describe('gatehouse CLI', () => {
     assert.equal((await runCli(['start', '--nope'])).code, 2)
   })
 })
+
+describe('gatehouse sessions', () => {
+  test('list and revoke operate on the configured store', async () => {
+    const { startTestGateway, login, ALICE, BOB, SECRET } = await import('../helpers/gateway.js')
+    const db = join(dir, 'sessions-cli.db')
+    const gw = await startTestGateway({ session: { storage: 'sqlite', sqlite: { path: db } } })
+    try {
+      await login(gw.url, ALICE.username, ALICE.password)
+      await login(gw.url, ALICE.username, ALICE.password)
+      await login(gw.url, BOB.username, BOB.password)
+    } finally {
+      await gw.close()
+    }
+    const file = join(dir, 'sessions-cli.yaml')
+    writeFileSync(file, `upstream: http://127.0.0.1:1\nsecrets: ["${SECRET}"]\nsession: { storage: sqlite, sqlite: { path: ${JSON.stringify(db)} } }\n`)
+    const listed = await runCli(['sessions', 'list', '-c', file])
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /3 sessions/)
+    assert.match((await runCli(['sessions', 'list', '--user', 'bob', '-c', file])).stdout, /1 session\n/)
+    assert.equal((await runCli(['sessions', 'revoke', '-c', file])).code, 2, 'revoke needs --user or --all')
+    assert.match((await runCli(['sessions', 'revoke', '--user', 'alice', '-c', file])).stdout, /revoked 2 sessions/)
+    assert.match((await runCli(['sessions', 'revoke', '--all', '-c', file])).stdout, /revoked 1 session\n/)
+    assert.match((await runCli(['sessions', 'list', '-c', file])).stdout, /0 sessions/)
+  })
+})
