@@ -1,6 +1,8 @@
 // `npm run bench`: the upstream direct, a bare proxy (peer) and the gateway per storage, side by
 // side in one run, with ratios against direct. A benchmark, not a test: no thresholds.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { SignJWT } from 'jose'
 import { cpus } from 'node:os'
 import { CONNECTIONS, DURATION, measure, type LoadResult } from './load.js'
 import { runScaleCases } from './scale.js'
@@ -39,12 +41,32 @@ async function main(): Promise<void> {
       await started.gateway.close()
     }
   }
+  // Per-request credentials (issue 4): a bearer JWT (HS256, EdDSA) and an API key, no session.
+  const ed = generateKeyPairSync('ed25519')
+  const hsSecret = 'bench-jwt-secret-0123456789abcdef0123'
+  const credentialCases: [string, Record<string, unknown>, () => Promise<Record<string, string>>][] = [
+    ['bearer JWT HS256', { jwt: { secret: hsSecret, issuer: 'bench' } }, async () => ({ authorization: `Bearer ${await mint(new TextEncoder().encode(hsSecret), 'HS256')}` })],
+    ['bearer JWT EdDSA', { jwt: { public_key: ed.publicKey.export({ type: 'spki', format: 'pem' }), issuer: 'bench' } }, async () => ({ authorization: `Bearer ${await mint(ed.privateKey, 'EdDSA')}` })],
+    ['API key', { apikey: { keys: [{ key: 'bench-api-key-0123456789', user: 'bot' }] } }, async () => ({ 'x-api-key': 'bench-api-key-0123456789' })],
+  ]
+  for (const [name, auth, headers] of credentialCases) {
+    const started = await startGatewayWith(upstream.url, { storage: 'memory' }, { auth })
+    try {
+      results.push(await measure(`gatehouse, ${name} (per request, no session)`, `${started.url}/x`, await headers()))
+    } finally {
+      await started.gateway.close()
+    }
+  }
   upstream.stop()
 
   const scale = quick ? [] : await runScaleCases()
   const report = render(results, scale)
   process.stdout.write(report)
   if (!quick) writeFileSync('bench/results.md', report)
+}
+
+function mint(key: KeyObject | Uint8Array, alg: string): Promise<string> {
+  return new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg }).setSubject('bench').setIssuer('bench').setIssuedAt().setExpirationTime('2h').sign(key)
 }
 
 function render(results: LoadResult[], scale: string[]): string {
