@@ -109,8 +109,9 @@ async function revoke(session) {
   if (session.current && !confirm('This is your own session: revoking it signs you out. Continue?')) return
   try {
     await call('DELETE', api + '/' + encodeURIComponent(session.id))
-    say('Revoked a session of ' + session.user + '.')
     await load()
+    // After the reload, so the confirmation is what stays on screen (and is announced).
+    say('Revoked a session of ' + session.user + '.')
   } catch (error) {
     say(error.message, true)
   }
@@ -120,8 +121,8 @@ async function revokeUser(user) {
   if (!confirm('Revoke every session of ' + user + '?')) return
   try {
     const data = await call('POST', api + '/_invalidate', { match: 'query', query: { username: user } })
-    say('Revoked ' + data.total + ' session' + (data.total === 1 ? '' : 's') + ' of ' + user + '.')
     await load()
+    say('Revoked ' + data.total + ' session' + (data.total === 1 ? '' : 's') + ' of ' + user + '.')
   } catch (error) {
     say(error.message, true)
   }
