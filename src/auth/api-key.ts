@@ -5,17 +5,20 @@ import type { Identity } from '../identity.js'
 import type { Authenticator } from './authenticator.js'
 import { queryOf } from './request-parts.js'
 
+/** Longer values are refused unhashed: no key is that long, and hashing megabytes is a DoS lever. */
+const MAX_KEY_LENGTH = 1024
+
 /**
  * Kong's key-auth: a key in a header and/or a query parameter maps to a user and roles.
- * Only SHA-256 digests are kept in memory (plain keys from the config are hashed at start),
- * and lookups go by digest, so no comparison ever touches the secret itself.
+ * Only SHA-256 digests exist in memory (the schema hashes plain keys and drops them), and the
+ * lookup goes by the digest of what was presented: its timing depends on that digest only, which
+ * an attacker cannot steer towards a stored one, so nothing is learned about any stored key.
  */
 export function createApiKeyAuthenticator(config: Config): Authenticator {
   const apikey = config.auth.apikey!
   const byDigest = new Map<string, Identity>()
   for (const entry of apikey.keys) {
-    const digest = entry.key_sha256?.toLowerCase() ?? sha256(entry.key!)
-    byDigest.set(digest, { user: entry.user, roles: entry.roles, provider: { type: 'apikey', name: 'apikey' } })
+    byDigest.set(entry.key_sha256, { user: entry.user, roles: entry.roles, provider: { type: 'apikey', name: 'apikey' } })
   }
   const header = apikey.header?.toLowerCase()
 
@@ -28,16 +31,16 @@ export function createApiKeyAuthenticator(config: Config): Authenticator {
         const value = request.headers[header]
         presented = Array.isArray(value) ? value[0] : value
       }
-      if (presented === undefined && apikey.query) presented = queryOf(request.url)?.get(apikey.query) ?? undefined
+      if ((presented === undefined || presented === '') && apikey.query) presented = queryOf(request.url)?.get(apikey.query) ?? undefined
       if (presented === undefined || presented === '') return null
-      if (presented.length > 1024) throw new CredentialsRejected('API key rejected', { reason: 'unknown_api_key' })
-      const identity = byDigest.get(sha256(presented))
+      const identity = presented.length <= MAX_KEY_LENGTH ? byDigest.get(sha256(presented)) : undefined
       if (!identity) throw new CredentialsRejected('API key rejected', { reason: 'unknown_api_key' })
-      return { identity, startSession: false }
+      return { identity, startSession: apikey.create_session }
     },
   }
 }
 
-function sha256(text: string): string {
+/** The digest form of a key, as `key_sha256` expects it (lower-case hex). */
+export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }

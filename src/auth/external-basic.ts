@@ -32,11 +32,11 @@ export function createExternalBasicAuthenticator(options: ExternalBasicOptions, 
       if (cached) return { identity: cached, startSession: options.createSession }
       let status: number
       try {
+        // One deadline for connect, headers and body: a black-holed service must not hang requests.
         const response = await httpRequest(options.url, {
           method: 'GET',
-          headers: { authorization: `Basic ${value}` },
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+          headers: { authorization: `Basic ${value}`, 'user-agent': 'gatehouse' },
+          signal: AbortSignal.timeout(options.timeoutMs),
         })
         status = response.statusCode
         await response.body.dump()

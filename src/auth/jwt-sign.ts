@@ -1,18 +1,25 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { exportJWK, SignJWT, type JWK } from 'jose'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
 import { ConfigInvalid } from '../errors.js'
 import type { Identity } from '../identity.js'
+import { publicJwk, signJwt } from './jwt.js'
+
+/** A public key as published in a JWKS (RFC 7517); only the members Gatehouse sets. */
+export interface PublicJwk {
+  readonly [member: string]: string | undefined
+}
 
 export interface IdentityTokenSigner {
   /** The header the token goes into (`Authorization` gets a `Bearer ` prefix). */
   readonly header: string
   tokenFor(identity: Identity): Promise<string>
   /** The public key, published at `<prefix>/jwks.json` for upstreams to verify with. */
-  readonly jwks: { keys: JWK[] }
+  readonly jwks: { keys: PublicJwk[] }
 }
+
+const KID = 'gatehouse-1'
 
 /**
  * `identity_headers.jwt`: a short-lived EdDSA token, signed by the gateway, telling the upstream
@@ -23,26 +30,27 @@ export async function createIdentityTokenSigner(config: Config, clock: Clock): P
   const settings = config.identity_headers.jwt
   if (!settings?.enabled) return null
   const privateKey = loadSigningKey(settings.private_key_file)
-  const publicJwk = { ...(await exportJWK(privateKey)), kid: 'gatehouse-1', alg: 'EdDSA', use: 'sig' }
-  delete (publicJwk as { d?: string }).d
+  const jwk = { ...((await publicJwk(privateKey)) as PublicJwk), kid: KID, alg: 'EdDSA', use: 'sig' }
   const cache = new Map<string, { token: string; refreshAt: number }>()
 
   return {
     header: settings.header.toLowerCase(),
-    jwks: { keys: [publicJwk] },
+    jwks: { keys: [jwk] },
     async tokenFor(identity) {
       const now = clock.now()
       const key = `${identity.user}\n${identity.roles.join(',')}\n${identity.email ?? ''}`
       const hit = cache.get(key)
       if (hit && hit.refreshAt > now) return hit.token
-      let builder = new SignJWT({ roles: [...identity.roles], ...(identity.email ? { email: identity.email } : {}), provider: identity.provider.type })
-        .setProtectedHeader({ alg: 'EdDSA', kid: 'gatehouse-1', typ: 'JWT' })
-        .setSubject(identity.user)
-        .setIssuer(settings.issuer)
-        .setIssuedAt(Math.floor(now / 1000))
-        .setExpirationTime(Math.floor((now + settings.ttl) / 1000))
-      if (settings.audience) builder = builder.setAudience(settings.audience)
-      const token = await builder.sign(privateKey)
+      const token = await signJwt(privateKey, { alg: 'EdDSA', kid: KID }, {
+        sub: identity.user,
+        roles: [...identity.roles],
+        ...(identity.email ? { email: identity.email } : {}),
+        provider: identity.provider.type,
+        iss: settings.issuer,
+        ...(settings.audience ? { aud: settings.audience } : {}),
+        iat: Math.floor(now / 1000),
+        exp: Math.floor((now + settings.ttl) / 1000),
+      })
       if (cache.size > 10_000) cache.clear()
       cache.set(key, { token, refreshAt: now + settings.ttl / 2 })
       return token
@@ -64,12 +72,12 @@ function loadSigningKey(file: string | undefined): KeyObject {
 /** Mints a token the way `gatehouse token` does: for the CLI and for tests. */
 export async function mintToken(privateKey: KeyObject, alg: string, claims: { sub: string; roles?: string[]; iss?: string; aud?: string; ttlSeconds: number; now?: number }): Promise<string> {
   const now = Math.floor((claims.now ?? Date.now()) / 1000)
-  let builder = new SignJWT(claims.roles ? { roles: claims.roles } : {})
-    .setProtectedHeader({ alg, typ: 'JWT' })
-    .setSubject(claims.sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + claims.ttlSeconds)
-  if (claims.iss) builder = builder.setIssuer(claims.iss)
-  if (claims.aud) builder = builder.setAudience(claims.aud)
-  return builder.sign(privateKey)
+  return signJwt(privateKey, { alg }, {
+    sub: claims.sub,
+    ...(claims.roles ? { roles: claims.roles } : {}),
+    ...(claims.iss ? { iss: claims.iss } : {}),
+    ...(claims.aud ? { aud: claims.aud } : {}),
+    iat: now,
+    exp: now + claims.ttlSeconds,
+  })
 }

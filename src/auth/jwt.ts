@@ -1,27 +1,27 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createRemoteJWKSet, decodeProtectedHeader, errors, exportJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
-import { AuthServiceUnavailable, CredentialsRejected } from '../errors.js'
+import { AuthServiceUnavailable, GatehouseError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { readCookie } from '../session/cookie.js'
 import type { Authenticator } from './authenticator.js'
 import { CredentialCache } from './credential-cache.js'
+import { identityFromClaims, parseSources, rejectToken, type Claims } from './jwt-claims.js'
 import { algorithmsFor, loadVerificationKey } from './jwt-keys.js'
-import { authorizationValue, isSafeName, isSafeRole, queryOf, withoutQueryParams } from './request-parts.js'
+import { authorizationValue, queryOf, withoutQueryParams } from './request-parts.js'
 import type { UserDirectory } from './users.js'
 
-const MAX_TOKEN_BYTES = 16 * 1024
-/** Header parameters by which a token names its own key: never trusted (CVE class of `jwk`/`jku` confusion). */
+// The only module that imports jose: every JOSE operation (verify, JWKS, sign, JWK export) is here.
+
+/** Tokens above this are refused before any parsing (a decoder is attack surface, and memory). */
+export const MAX_TOKEN_BYTES = 16 * 1024
+/** Header parameters by which a token names its own key: never trusted (the `jwk`/`jku` confusion class). */
 const SELF_KEYED = ['jwk', 'jku', 'x5u', 'x5c']
 
-type Source = { kind: 'header' } | { kind: 'cookie'; name: string } | { kind: 'query'; name: string }
-
-export function parseSources(sources: readonly string[]): Source[] {
-  return sources.map((source) => {
-    if (source === 'header') return { kind: 'header' }
-    const [kind, name] = [source.slice(0, source.indexOf(':')), source.slice(source.indexOf(':') + 1)]
-    return { kind: kind as 'cookie' | 'query', name }
-  })
+export interface JwtAuthenticatorOptions {
+  /** How long after a JWKS fetch an unknown `kid` is refused without fetching again (default 30 s). */
+  jwksCooldownMs?: number
 }
 
 /**
@@ -29,29 +29,28 @@ export function parseSources(sources: readonly string[]): Source[] {
  * algorithm list, a trusted issuer and audience. A verified token is cached until its `exp`
  * (at most a minute) so a busy client does not pay a signature check per request.
  */
-export function createJwtAuthenticator(config: Config, users: UserDirectory, clock: Clock): Authenticator {
+export function createJwtAuthenticator(config: Config, users: UserDirectory, clock: Clock, options: JwtAuthenticatorOptions = {}): Authenticator {
   const jwt = config.auth.jwt!
   const key = loadVerificationKey(jwt)
   const algorithms = algorithmsFor(key, jwt.algorithms)
   const sources = parseSources(jwt.sources)
-  const verifyKey: Uint8Array | JWTVerifyGetKey | import('node:crypto').KeyObject =
-    key.kind === 'jwks' ? createRemoteJWKSet(key.url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 }) : key.key
+  const verifyKey = key.kind === 'jwks' ? remoteKeys(key.url, options.jwksCooldownMs ?? 30_000) : key.key
   const cache = new CredentialCache(60_000, () => clock.now())
-  const queryNames = sources.filter((s) => s.kind === 'query').map((s) => s.name)
+  const queryNames = sources.flatMap((s) => (s.kind === 'query' ? [s.name] : []))
 
   const verify = async (token: string): Promise<Identity> => {
-    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw reject('token_too_large')
+    if (token.length > MAX_TOKEN_BYTES || Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw rejectToken('token_too_large')
     const cacheKey = cache.keyOf(token)
     const cached = cache.get(cacheKey)
     if (cached) return cached
-    let header
+    let header: ProtectedHeaderParameters
     try {
       header = decodeProtectedHeader(token)
     } catch {
-      throw reject('malformed_token')
+      throw rejectToken('malformed_token')
     }
-    if (SELF_KEYED.some((name) => name in header)) throw reject('embedded_key_not_allowed')
-    let payload: JWTPayload
+    if (SELF_KEYED.some((name) => Object.hasOwn(header, name))) throw rejectToken('embedded_key_not_allowed')
+    let payload: Claims
     try {
       ;({ payload } = await jwtVerify(token, verifyKey as Uint8Array, {
         algorithms,
@@ -62,40 +61,18 @@ export function createJwtAuthenticator(config: Config, users: UserDirectory, clo
         currentDate: new Date(clock.now()),
       }))
     } catch (error) {
-      throw translate(error, key.kind === 'jwks')
+      throw translate(error, header)
     }
-    const identity = toIdentity(payload)
+    const identity = identityFromClaims(payload, jwt, users, config.session.outlive_token)
     cache.set(cacheKey, identity, identity.notAfter)
     return identity
-  }
-
-  const toIdentity = (payload: JWTPayload): Identity => {
-    const user = claim(payload, jwt.user_claim)
-    if (!isSafeName(user)) throw reject('missing_user_claim')
-    let roles = toRoles(claim(payload, jwt.roles_claim))
-    let email = typeof payload.email === 'string' ? payload.email : undefined
-    if (jwt.validate_against_users) {
-      // ClusterCockpit's forceJWTValidationViaDatabase: the directory decides who exists and their roles.
-      const known = users.find(user)
-      if (!known) throw reject('unknown_user')
-      roles = [...known.roles]
-      email = known.email
-    }
-    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
-    return {
-      user,
-      roles,
-      email,
-      provider: { type: 'jwt', name: jwt.issuer ?? 'jwt' },
-      data: { jti: payload.jti, exp: payload.exp, iss: payload.iss },
-      notAfter: config.session.outlive_token ? undefined : exp,
-    }
   }
 
   return {
     name: 'jwt',
     type: 'jwt',
     async authenticate(request) {
+      // Sources in configured order; the first one that carries a token decides (one verify at most).
       for (const source of sources) {
         if (source.kind === 'header') {
           const token = authorizationValue(request.headers, 'Bearer')
@@ -116,6 +93,38 @@ export function createJwtAuthenticator(config: Config, users: UserDirectory, clo
   }
 }
 
+/**
+ * jose's remote key set (cached 10 min, refetched on an unknown `kid` at most once per cooldown).
+ * A failure to fetch the set is the key service being down (503), not a bad token (401).
+ */
+function remoteKeys(url: URL, cooldownMs: number): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url, { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 })
+  return async (header, token) => {
+    try {
+      return await remote(header, token)
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported) throw error
+      throw new AuthServiceUnavailable('JWKS unavailable', { reason: 'jwks_unavailable', cause: error })
+    }
+  }
+}
+
+/** jose's error classes → our stable reason codes. */
+function translate(error: unknown, header: ProtectedHeaderParameters): Error {
+  if (error instanceof GatehouseError) return error
+  if (error instanceof errors.JWTExpired) return rejectToken(error.claim === 'iat' ? 'token_too_old' : 'token_expired')
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    const byClaim: Record<string, string> = { iss: 'untrusted_issuer', aud: 'bad_audience', nbf: 'token_not_yet_valid', iat: 'token_too_old' }
+    return rejectToken(byClaim[error.claim] ?? 'invalid_claims')
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return rejectToken('bad_signature')
+  if (error instanceof errors.JOSEAlgNotAllowed) return rejectToken('alg_not_allowed')
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return rejectToken(header.kid === undefined ? 'missing_kid' : 'unknown_kid')
+  }
+  return rejectToken('malformed_token')
+}
+
 /** Query parameter names that carry JWTs: they never reach the upstream. */
 export function jwtQueryParams(config: Config): string[] {
   return config.auth.jwt ? parseSources(config.auth.jwt.sources).flatMap((s) => (s.kind === 'query' ? [s.name] : [])) : []
@@ -126,36 +135,20 @@ export function jwtCookieNames(config: Config): string[] {
   return config.auth.jwt ? parseSources(config.auth.jwt.sources).flatMap((s) => (s.kind === 'cookie' ? [s.name] : [])) : []
 }
 
-function claim(payload: JWTPayload, path: string): unknown {
-  let value: unknown = payload
-  for (const part of path.split('.')) {
-    if (!value || typeof value !== 'object') return undefined
-    value = (value as Record<string, unknown>)[part]
-  }
-  return value
+/** Whether bearer tokens in `Authorization` are the gateway's to verify (and so not the upstream's to see). */
+export function jwtUsesHeader(config: Config): boolean {
+  return config.auth.jwt?.sources.includes('header') ?? false
 }
 
-function toRoles(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter(isSafeRole)
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(isSafeRole)
-  return []
+/**
+ * Signs a compact JWS over `payload` as given (registered claims included), with `typ: JWT`.
+ * Used by the identity token for upstreams and by `gatehouse token`.
+ */
+export function signJwt(privateKey: KeyObject, header: { alg: string; kid?: string }, payload: Record<string, unknown>): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ ...header, typ: 'JWT' }).sign(privateKey)
 }
 
-function reject(reason: string): CredentialsRejected {
-  return new CredentialsRejected('token rejected', { reason })
-}
-
-function translate(error: unknown, remoteKeys: boolean): Error {
-  if (error instanceof errors.JWTExpired) return reject(error.claim === 'iat' ? 'token_too_old' : 'token_expired')
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    const byClaim: Record<string, string> = { iss: 'untrusted_issuer', aud: 'bad_audience', nbf: 'token_not_yet_valid', iat: 'token_too_old' }
-    return reject(byClaim[error.claim] ?? 'invalid_claims')
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return reject('bad_signature')
-  if (error instanceof errors.JOSEAlgNotAllowed) return reject('alg_not_allowed')
-  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return reject('unknown_kid')
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return new AuthServiceUnavailable('JWKS unavailable', { reason: 'jwks_unavailable' })
-  if (error instanceof errors.JOSEError) return reject('malformed_token')
-  // A failed JWKS fetch surfaces as a plain network error; with a local key anything else is a bad token.
-  return remoteKeys ? new AuthServiceUnavailable('JWKS unavailable', { reason: 'jwks_unavailable', cause: error }) : reject('malformed_token')
+/** The public half of a key as a JWK (never `d`), for a published JWKS. */
+export function publicJwk(key: KeyObject): Promise<JWK> {
+  return exportJWK(key.type === 'private' ? createPublicKey(key) : key)
 }

@@ -6,21 +6,27 @@ export function queryOf(url: string): URLSearchParams | null {
   return index === -1 ? null : new URLSearchParams(url.slice(index + 1))
 }
 
-/** The URL with the named query parameters removed (tokens must not reach the upstream or logs). */
+/**
+ * The URL with the named query parameters removed (tokens must not reach the upstream or logs).
+ * The other parameters keep their exact bytes: re-encoding them could change what the upstream reads.
+ */
 export function withoutQueryParams(url: string, names: readonly string[]): string {
   const index = url.indexOf('?')
   if (index === -1 || names.length === 0) return url
-  const params = new URLSearchParams(url.slice(index + 1))
-  let changed = false
-  for (const name of names) {
-    if (params.has(name)) {
-      params.delete(name)
-      changed = true
-    }
-  }
-  if (!changed) return url
-  const rest = params.toString()
+  const pairs = url.slice(index + 1).split('&')
+  const kept = pairs.filter((pair) => !names.includes(paramName(pair)))
+  if (kept.length === pairs.length) return url
+  const rest = kept.filter((pair) => pair !== '').join('&')
   return rest ? `${url.slice(0, index)}?${rest}` : url.slice(0, index)
+}
+
+/** A pair's name decoded exactly as URLSearchParams (and so `queryOf`) decodes it: `j%77t=` is `jwt`. */
+function paramName(pair: string): string {
+  if (!/[%+]/.test(pair)) {
+    const eq = pair.indexOf('=')
+    return eq === -1 ? pair : pair.slice(0, eq)
+  }
+  return new URLSearchParams(pair).keys().next().value ?? ''
 }
 
 /** `Authorization: <scheme> <value>` → value, when the scheme matches (case-insensitive). */
@@ -28,7 +34,9 @@ export function authorizationValue(headers: IncomingHttpHeaders, scheme: string)
   const header = headers.authorization
   if (typeof header !== 'string') return undefined
   const space = header.indexOf(' ')
-  if (space === -1 || header.slice(0, space).toLowerCase() !== scheme.toLowerCase()) return undefined
+  // The bare scheme (`Authorization: Basic`) is a credential of that kind, just an empty one.
+  if (space === -1) return header.toLowerCase() === scheme.toLowerCase() ? '' : undefined
+  if (header.slice(0, space).toLowerCase() !== scheme.toLowerCase()) return undefined
   return header.slice(space + 1).trim()
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { parseDuration } from './duration.js'
 
@@ -199,26 +200,42 @@ const jwtSchema = z
     if (jwt.secret === undefined && hmac.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS algorithms need `secret`; a public key must never verify an HMAC token' })
     }
+    const duplicate = jwt.sources.find((source, index) => jwt.sources.indexOf(source) !== index)
+    if (duplicate) ctx.addIssue({ code: 'custom', path: ['sources'], message: `"${duplicate}" is listed twice` })
   })
+
+/** A name that goes into an upstream header as is: no control characters (CR/LF injection). */
+const headerSafeName = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, { message: 'must not contain control characters' })
 
 const apiKeySchema = z
   .strictObject({
     header: z.string().min(1).nullable().default('X-API-Key'),
-    query: z.string().min(1).optional(),
+    query: z.string().regex(/^[A-Za-z0-9_.~-]+$/, { message: 'expected a query parameter name' }).optional(),
     keys: z
       .array(
         z
           .strictObject({
             key: z.string().min(16, { message: 'API keys must be at least 16 characters' }).optional(),
             key_sha256: z.string().regex(/^[0-9a-f]{64}$/i, { message: 'expected 64 hex characters' }).optional(),
-            user: z.string().min(1),
-            roles: z.array(z.string()).default([]),
+            user: headerSafeName,
+            roles: z.array(z.string().regex(/^[^,\x00-\x1f\x7f]+$/, { message: 'must not contain commas or control characters' })).default([]),
           })
-          .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), { message: 'set exactly one of key, key_sha256' }),
+          .refine((k) => (k.key === undefined) !== (k.key_sha256 === undefined), { message: 'set exactly one of key, key_sha256' })
+          // The plain key is hashed here and dropped: the parsed configuration never holds it.
+          .transform(({ key, key_sha256, user, roles }) => ({ key_sha256: key_sha256?.toLowerCase() ?? createHash('sha256').update(key!).digest('hex'), user, roles })),
       )
       .min(1),
+    /** Start a gateway session after a valid key (Kong's session plugin after key-auth); default per request. */
+    create_session: z.boolean().default(false),
   })
   .refine((a) => a.header !== null || a.query !== undefined, { message: 'set header, query or both' })
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>()
+    a.keys.forEach((k, index) => {
+      if (seen.has(k.key_sha256)) ctx.addIssue({ code: 'custom', path: ['keys', index], message: 'the same key is listed twice' })
+      seen.add(k.key_sha256)
+    })
+  })
 
 const authSchema = z.strictObject({
   form: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
@@ -226,7 +243,13 @@ const authSchema = z.strictObject({
   external_basic: z.strictObject({ url: httpUrl, cache_ttl: duration().default(60_000), timeout: duration().default(5_000), create_session: z.boolean().default(false) }).optional(),
   apikey: apiKeySchema.optional(),
   jwt: jwtSchema.optional(),
-  anonymous: z.strictObject({ enabled: z.boolean().default(false), user: z.string().min(1).default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
+  anonymous: z.strictObject({ enabled: z.boolean().default(false), user: headerSafeName.default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
+}).superRefine((auth, ctx) => {
+  // One query parameter cannot be both a JWT and an API key: it would be checked as either.
+  const jwtParams = auth.jwt?.sources.filter((s) => s.startsWith('query:')).map((s) => s.slice(6)) ?? []
+  if (auth.apikey?.query !== undefined && jwtParams.includes(auth.apikey.query)) {
+    ctx.addIssue({ code: 'custom', path: ['apikey', 'query'], message: `"${auth.apikey.query}" is also a JWT source (auth.jwt.sources)` })
+  }
 })
 export type AuthConfig = z.output<typeof authSchema>
 export type JwtConfig = NonNullable<AuthConfig['jwt']>

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Config } from '../config/schema.js'
 import type { Identity } from '../identity.js'
-import { jwtCookieNames, jwtQueryParams } from '../auth/jwt.js'
+import { jwtCookieNames, jwtQueryParams, jwtUsesHeader } from '../auth/jwt.js'
 import { withoutQueryParams } from '../auth/request-parts.js'
 import { removeCookies } from '../session/cookie.js'
 
@@ -45,6 +45,8 @@ export function createHeaderRewriter(config: Config): HeaderRewriter {
   const isGatehouseCookie = (name: string) =>
     name === cookieName || credentialCookies.has(name) || (name.startsWith(`${cookieName}.`) && /^\d+$/.test(name.slice(cookieName.length + 1)))
   const isIdentityHeader = (name: string) => forbidden.has(normalize(name))
+  // Authorization schemes the gateway verifies itself: a Basic password or a bearer JWT is not the upstream's to see.
+  const consumedSchemes = new Set([...(config.auth.basic.enabled || config.auth.external_basic ? ['basic'] : []), ...(jwtUsesHeader(config) ? ['bearer'] : [])])
   const secretParams = [...jwtQueryParams(config), ...(config.auth.apikey?.query ? [config.auth.apikey.query] : [])]
 
   return {
@@ -60,6 +62,7 @@ export function createHeaderRewriter(config: Config): HeaderRewriter {
           if (kept !== undefined) out.cookie = kept
           continue
         }
+        if (lower === 'authorization' && identity && consumedSchemes.has(schemeOf(headers[key]))) continue
         if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue
         out[lower] = headers[key]
       }
@@ -80,4 +83,9 @@ export function createHeaderRewriter(config: Config): HeaderRewriter {
 
 function normalize(name: string): string {
   return name.trim().toLowerCase().replace(/_/g, '-')
+}
+
+function schemeOf(value: string | string[] | undefined): string {
+  const text = Array.isArray(value) ? value[0] ?? '' : value ?? ''
+  return text.trimStart().split(' ', 1)[0]!.toLowerCase()
 }
