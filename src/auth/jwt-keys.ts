@@ -42,6 +42,8 @@ function parsePublicKey(text: string): KeyObject {
     return createPublicKey({ key: jwk as never, format: 'jwk' })
   }
   const raw = Buffer.from(text, 'base64')
+  // ClusterCockpit keeps its private key in the same format, 64 bytes (seed + public half).
+  if (raw.length === 64) throw new Error('this looks like a raw Ed25519 private key (64 bytes); configure the public key only')
   if (raw.length === 32) return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' })
   throw new Error('expected a PEM public key, a JWK, or a base64 Ed25519 public key (32 bytes)')
 }
