@@ -57,7 +57,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse-migrate:${table}'))`)
     await client.query(`
       CREATE TABLE IF NOT EXISTS ${table} (
-        id text PRIMARY KEY,
+        id text COLLATE "C" PRIMARY KEY,
         username text NOT NULL,
         provider_type text NOT NULL,
         provider_name text NOT NULL,
@@ -114,7 +114,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         const values: unknown[] = []
         const clauses = where(query, values)
         const after = decodeCursor(query.cursor)
-        if (after) clauses.push(`(created_at, id) > ($${values.push(after.createdAt)}, $${values.push(after.id)})`)
+        // Byte order for ids, as in every other store, whatever the database's default collation.
+        if (after) clauses.push(`(created_at, id COLLATE "C") > ($${values.push(after.createdAt)}, $${values.push(after.id)})`)
         const sql = `SELECT record FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_at, id COLLATE "C" LIMIT $${values.push(query.limit + 1)}`
         const rows = parse((await pool.query(sql, values)).rows)
         const sessions = rows.slice(0, query.limit)

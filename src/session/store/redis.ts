@@ -13,8 +13,9 @@ export interface RedisStoreOptions {
 }
 
 /*
- * Layout (P = prefix; every key carries the hash tag {gh} so the Lua scripts stay atomic on a
- * Cluster — at the price of keeping all sessions in one slot):
+ * Layout (P = prefix; every key carries the hash tag {gh}, so on a Cluster every key of one
+ * gateway lives in one slot and each Lua script — routed there by its one declared key, P{gh}:all —
+ * stays atomic. The price: all sessions sit on one master; a second prefix gives a second slot):
  *   P{gh}:s:<id>   the session JSON, with PX = time to its store expiry
  *   P{gh}:u:<user> ZSET id by createdAt       (listing, max_sessions, per-user removal)
  *   P{gh}:all      ZSET id by createdAt       (listing and admin filters)
@@ -22,8 +23,9 @@ export interface RedisStoreOptions {
  *   P{gh}:owner    HASH id → user             (to prune a user index after the key is gone)
  * Index entries whose session key has expired are pruned lazily by the scripts and by removeExpired.
  */
+// KEYS[1] is always P{gh}:all: declared so a Cluster routes the script to the slot's master.
 const LUA_HELPERS = `
-local prefix = ARGV[1]
+local prefix = string.sub(KEYS[1], 1, -4)
 local function drop(id)
   local user = redis.call('HGET', prefix .. 'owner', id)
   redis.call('DEL', prefix .. 's:' .. id)
@@ -45,10 +47,10 @@ local function put(id, user, json, createdAt, ttl, expiresAt)
 end
 `
 
-// ARGV: prefix, id, user, json, createdAt, ttl, expiresAt, maxSessions (0 = none), now
+// ARGV: id, user, json, createdAt, ttl, expiresAt, maxSessions (0 = none), now
 const INSERT = `${LUA_HELPERS}
-local id, user, json, createdAt, ttl, expiresAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local max, now = tonumber(ARGV[8]), tonumber(ARGV[9])
+local id, user, json, createdAt, ttl, expiresAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local max, now = tonumber(ARGV[7]), tonumber(ARGV[8])
 local evicted = {}
 if max > 0 then
   local live = {}
@@ -72,38 +74,39 @@ put(id, user, json, createdAt, ttl, expiresAt)
 return evicted
 `
 
-// ARGV: prefix, id, user, json, createdAt, ttl, expiresAt — only if the record still exists.
+// ARGV: id, user, json, createdAt, ttl, expiresAt — only if the record still exists.
 const UPDATE = `${LUA_HELPERS}
-if redis.call('EXISTS', prefix .. 's:' .. ARGV[2]) == 0 then return 0 end
-put(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 0 then return 0 end
+put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
 `
 
-// ARGV: prefix, then previous (id, user, json, createdAt, ttl, expiresAt), then next (same six).
+// ARGV: previous (id, user, json, createdAt, ttl, expiresAt), then next (the same six).
 const REPLACE = `${LUA_HELPERS}
-if redis.call('EXISTS', prefix .. 's:' .. ARGV[2]) == 1 then put(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) end
-put(ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
+if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 1 then put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
+put(ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
 return 1
 `
 
-// ARGV: prefix, ids...
+// ARGV: ids...
 const REMOVE = `${LUA_HELPERS}
 local removed = 0
-for i = 2, #ARGV do
+for i = 1, #ARGV do
   if redis.call('EXISTS', prefix .. 's:' .. ARGV[i]) == 1 then removed = removed + 1 end
   drop(ARGV[i])
 end
 return removed
 `
 
-// ARGV: prefix, now, batch → ids pruned because their store expiry passed
+// ARGV: now, batch → how many ids were pruned because their store expiry passed
 const PRUNE = `${LUA_HELPERS}
-local ids = redis.call('ZRANGEBYSCORE', prefix .. 'exp', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', prefix .. 'exp', '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do drop(id) end
 return #ids
 `
 
 type Client = Redis | Cluster
+const SCAN_BATCH = 200
 
 interface Scripts {
   ghInsert(...args: (string | number)[]): Promise<string[]>
@@ -113,37 +116,77 @@ interface Scripts {
   ghPrune(...args: (string | number)[]): Promise<number>
 }
 
+const retry = (attempt: number) => Math.min(attempt * 200, 2000)
 const CONNECTION: RedisOptions = {
-  // Fail fast while Redis is down (503 within about a second), keep reconnecting forever.
+  // Fail fast while Redis is down or hangs (503 within about a second); keep reconnecting forever.
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
-  commandTimeout: 2000,
-  retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  lazyConnect: false,
+  commandTimeout: 1000,
+  retryStrategy: retry,
 }
 
 function connect(options: RedisStoreOptions): Client {
   if (options.cluster && options.cluster.length > 0) {
-    return new Cluster(options.cluster.map(parseNode), { enableOfflineQueue: false, redisOptions: CONNECTION, clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000) })
+    const nodes = options.cluster.map(parseNode)
+    // Credentials and TLS are the cluster's, taken from the first node URL that names them.
+    const auth = nodes.find((node) => node.password !== undefined) ?? nodes[0]!
+    const redisOptions = { ...CONNECTION, username: auth.username, password: auth.password, ...(nodes.some((node) => node.tls) ? { tls: {} } : {}) }
+    return new Cluster(nodes.map(({ host, port }) => ({ host, port })), { enableOfflineQueue: false, clusterRetryStrategy: retry, redisOptions })
   }
   if (options.sentinel) {
-    return new Redis({ ...CONNECTION, sentinels: options.sentinel.nodes.map(parseNode), name: options.sentinel.name, password: options.sentinel.password })
+    // sentinel.password opens the sentinels and, unless `url` carries the master's own, the master.
+    const master = options.url ? parseNode(options.url) : undefined
+    const { name, nodes, password } = options.sentinel
+    return new Redis({
+      ...CONNECTION,
+      sentinels: nodes.map(parseNode).map(({ host, port }) => ({ host, port })),
+      name,
+      sentinelPassword: password,
+      username: master?.username,
+      password: master?.password ?? password,
+      db: master?.db ?? 0,
+      sentinelRetryStrategy: retry,
+    })
   }
   return new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', CONNECTION)
 }
 
-function parseNode(node: string): { host: string; port: number } {
-  const url = new URL(node.includes('://') ? node : `redis://${node}`)
-  return { host: url.hostname, port: Number(url.port || 6379) }
+interface Node {
+  host: string
+  port: number
+  username?: string | undefined
+  password?: string | undefined
+  db?: number | undefined
+  tls: boolean
 }
 
+/** `host:port` or a `redis://` / `rediss://` URL with optional credentials and db. */
+function parseNode(node: string): Node {
+  const url = new URL(node.includes('://') ? node : `redis://${node}`)
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: Number.isInteger(db) ? db : undefined,
+    tls: url.protocol === 'rediss:',
+  }
+}
+
+/**
+ * Waits for the first connection, at most `ms`. A single server that refuses it is down now:
+ * no point waiting longer. A Cluster may report errors on some nodes while it still forms.
+ */
 function whenReady(client: Client, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve()
+  const giveUpOn = client instanceof Cluster ? [] : ['error']
   return new Promise((resolve) => {
-    const done = () => (clearTimeout(timer), client.off('ready', done), resolve())
+    const events = ['ready', ...giveUpOn]
+    const done = () => (clearTimeout(timer), events.forEach((event) => client.off(event, done)), resolve())
     const timer = setTimeout(done, ms)
-    client.once('ready', done)
+    events.forEach((event) => client.once(event, done))
   })
 }
 
@@ -154,9 +197,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
   // Errors surface per command as StoreUnavailable; the connection's own events must not crash the process.
   client.on('error', () => {})
   for (const [name, lua] of [['ghInsert', INSERT], ['ghUpdate', UPDATE], ['ghReplace', REPLACE], ['ghRemove', REMOVE], ['ghPrune', PRUNE]] as const) {
-    client.defineCommand(name, { numberOfKeys: 0, lua })
+    client.defineCommand(name, { numberOfKeys: 1, lua })
   }
   const scripts = client as unknown as Scripts
+  const route = `${prefix}all`
   // Start even when Redis is down: requests get 503 until it is back, readyz says so.
   await whenReady(client, 3000)
 
@@ -173,27 +217,43 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
       throw new StoreUnavailable('session store (redis) failed', { cause: error })
     }
   }
-  const fields = (session: Session, now = Date.now()) => {
+  // Expiries are on the gateway's clock, TTLs on Redis's. Counting from the earlier of the
+  // record's last use and the wall clock never makes a key vanish before the gateway's own
+  // expiry check would (a test clock may run behind); a later key is harmless, getRecord checks.
+  const fields = (session: Session) => {
     const expiresAt = storeExpiry(session)
-    const ttl = expiresAt === null ? 0 : Math.max(1, expiresAt - now)
+    const ttl = expiresAt === null ? 0 : Math.max(1, expiresAt - Math.min(session.lastSeen, Date.now()))
     return [session.id, session.user, JSON.stringify(session), session.createdAt, ttl, expiresAt ?? 0]
   }
   const parse = (raw: string | null): Session | null => (raw ? (JSON.parse(raw) as Session) : null)
 
-  /** Walks an index in createdAt order from the cursor, loading records and applying the filter. */
+  /**
+   * Walks an index in (createdAt, id) order after the cursor, loading records and applying the
+   * filter. Each batch restarts from the last position seen (keyset, not offset), so concurrent
+   * removals cannot make it skip entries; ties on createdAt are ordered by id, as in ZSETs.
+   */
   async function* scan(filter: SessionFilter, cursor?: string) {
-    const after = decodeCursor(cursor)
+    let after = decodeCursor(cursor)
     const index = filter.user !== undefined ? `${prefix}u:${filter.user}` : `${prefix}all`
-    let offset = 0
-    for (;;) {
-      const ids = await client.zrangebyscore(index, after ? after.createdAt : '-inf', '+inf', 'LIMIT', offset, 200)
-      if (ids.length === 0) return
-      offset += ids.length
-      const raws = await client.mget(...ids.map((id) => `${prefix}s:${id}`))
+    for (let ties = 0; ; ) {
+      const flat = await client.zrangebyscore(index, after ? after.createdAt : '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, SCAN_BATCH + ties)
+      const entries: { id: string; createdAt: number }[] = []
+      for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i]!, createdAt: Number(flat[i + 1]) })
+      const fresh = entries.filter((entry) => isAfter(entry, after))
+      if (fresh.length === 0) {
+        // A full window of entries at or before the position (many ties): widen it, else done.
+        if (entries.length < SCAN_BATCH + ties) return
+        ties += SCAN_BATCH
+        continue
+      }
+      const raws = await client.mget(...fresh.map((entry) => `${prefix}s:${entry.id}`))
       for (const raw of raws) {
         const session = parse(raw)
-        if (session && isAfter(session, after) && matchesFilter(session, filter)) yield session
+        if (session && matchesFilter(session, filter)) yield session
       }
+      const last = fresh.at(-1)!
+      ties = last.createdAt === after?.createdAt ? ties + fresh.length : fresh.filter((entry) => entry.createdAt === last.createdAt).length
+      after = last
     }
   }
 
@@ -208,24 +268,24 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
     get: (id) => call(async () => parse(await client.get(`${prefix}s:${id}`))),
     insert: (session, maxSessions, now) =>
       call(async () => {
-        const evicted = (await scripts.ghInsert(prefix, ...fields(session, now), maxSessions ?? 0, now)).map((raw) => JSON.parse(raw) as Session)
+        const evicted = (await scripts.ghInsert(route, ...fields(session), maxSessions ?? 0, now)).map((raw) => JSON.parse(raw) as Session)
         if (evicted.length > 0) void publish(evicted.map((old) => old.id))
         return evicted
       }),
     update: (session) =>
       call(async () => {
-        await scripts.ghUpdate(prefix, ...fields(session))
+        await scripts.ghUpdate(route, ...fields(session))
         void publish([session.id])
       }),
     replace: (previous, next) =>
       call(async () => {
-        await scripts.ghReplace(prefix, ...fields(previous), ...fields(next))
+        await scripts.ghReplace(route, ...fields(previous), ...fields(next))
         void publish([previous.id])
       }),
     remove: (ids) =>
       call(async () => {
         if (ids.length === 0) return 0
-        const removed = await scripts.ghRemove(prefix, ...ids)
+        const removed = await scripts.ghRemove(route, ...ids)
         void publish(ids)
         return removed
       }),
@@ -245,11 +305,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
         const ids: string[] = []
         for await (const session of scan(filter)) ids.push(session.id)
         let removed = 0
-        for (let i = 0; i < ids.length; i += 500) removed += await scripts.ghRemove(prefix, ...ids.slice(i, i + 500))
+        for (let i = 0; i < ids.length; i += 500) removed += await scripts.ghRemove(route, ...ids.slice(i, i + 500))
         void publish('all')
         return removed
       }),
-    removeExpired: (now, batchSize) => call(() => scripts.ghPrune(prefix, now, batchSize)),
+    removeExpired: (now, batchSize) => call(() => scripts.ghPrune(route, now, batchSize)),
     onInvalidate(listener) {
       subscriber ??= client.duplicate()
       subscriber.on('error', () => {})

@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto'
-import pg from 'pg'
 import { after } from 'node:test'
-import { createPostgresStore, withDefaultUser } from '../../../src/session/store/postgres.js'
-import { DATABASE_URL, postgresSkip } from '../../helpers/services.js'
+import { createPostgresStore } from '../../../src/session/store/postgres.js'
+import { DATABASE_URL, dropPostgresTable, postgresSkip, uniqueName } from '../../helpers/services.js'
 import { runStoreConformance } from './conformance.js'
 
-const table = `gh_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+const table = uniqueName('gh_test')
 after(async () => {
-  if (await postgresSkip()) return
-  const client = new pg.Client({ connectionString: withDefaultUser(DATABASE_URL) })
-  await client.connect()
-  await client.query(`DROP TABLE IF EXISTS ${table}`)
-  await client.end()
+  if (!(await postgresSkip())) await dropPostgresTable(DATABASE_URL, table)
 })
 
-runStoreConformance('postgres', () => createPostgresStore({ url: DATABASE_URL, table }), { skip: postgresSkip })
+// Two pools on one table, as two gateway processes would have: the race case uses both.
+runStoreConformance('postgres', () => createPostgresStore({ url: DATABASE_URL, table }), { skip: postgresSkip, shared: true })

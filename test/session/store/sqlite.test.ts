@@ -8,4 +8,5 @@ import { runStoreConformance } from './conformance.js'
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-runStoreConformance('sqlite', async () => createSqliteStore(join(dir, 'sessions.db')))
+// Two connections to one file, as two gateway processes sharing it would have.
+runStoreConformance('sqlite', async () => createSqliteStore(join(dir, 'sessions.db')), { shared: true })
