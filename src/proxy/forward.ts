@@ -93,7 +93,8 @@ async function forward(request: FastifyRequest, reply: FastifyReply, route: Rout
 function unauthenticated(request: FastifyRequest, reply: FastifyReply, ctx: GatewayContext) {
   reply.header('cache-control', 'no-store')
   if (ctx.config.auth.form.enabled && wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD')) {
-    return reply.redirect(`${ctx.prefix}/login?rd=${encodeURIComponent(request.url)}`, 302)
+    // Not the raw URL: an unconsumed JWT or API key in its query must not travel on into `rd`.
+    return reply.redirect(`${ctx.prefix}/login?rd=${encodeURIComponent(ctx.headers.upstreamUrl(request.url))}`, 302)
   }
   throw new Unauthenticated('authentication required', { reason: 'no_credentials' })
 }
