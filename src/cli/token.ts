@@ -45,8 +45,15 @@ export async function runToken(options: TokenOptions): Promise<number> {
     process.stderr.write(`gatehouse token: --key: cannot read a PEM private key from ${options.key}: ${(error as Error).message}\n`)
     return EXIT_USAGE
   }
+  let alg: string
+  try {
+    alg = algorithmOf(key)
+  } catch (error) {
+    process.stderr.write(`gatehouse token: --key: ${(error as Error).message} (use gatehouse keygen --alg EdDSA|ES256|RS256)\n`)
+    return EXIT_USAGE
+  }
   const roles = options.roles?.split(',').map((r) => r.trim()).filter(Boolean)
-  const token = await mintToken(key, algorithmOf(key), { sub: options.sub, roles, iss: options.iss, aud: options.aud, ttlSeconds: Math.round(ttl / 1000) })
+  const token = await mintToken(key, alg, { sub: options.sub, roles, iss: options.iss, aud: options.aud, ttlSeconds: Math.round(ttl / 1000) })
   process.stdout.write(`${token}\n`)
   return EXIT_OK
 }
