@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import pg from 'pg'
 import { startEchoUpstream } from '../../src/demo/echo-upstream.js'
-import { withDefaultUser } from '../../src/session/store/postgres.js'
 import { get, login, SECRET, testUsers, ALICE } from '../helpers/gateway.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/processes.js'
-import { DATABASE_URL, postgresSkip, REDIS_URL, redisSkip } from '../helpers/services.js'
+import { DATABASE_URL, dropPostgresTable, dropRedisPrefix, postgresSkip, REDIS_URL, redisSkip, uniqueName } from '../helpers/services.js'
 
+const prefix = `${uniqueName('gh-mp')}:`
+const table = uniqueName('gh_mp')
 const backends = [
-  { name: 'redis', skip: redisSkip, session: () => ({ storage: 'redis', redis: { url: REDIS_URL, prefix: `gh-mp-${randomUUID()}:` } }) },
-  { name: 'postgres', skip: postgresSkip, session: () => ({ storage: 'postgres', postgres: { url: DATABASE_URL, table: `gh_mp_${randomUUID().replace(/-/g, '').slice(0, 12)}` } }) },
+  { name: 'redis', skip: redisSkip, session: { storage: 'redis', redis: { url: REDIS_URL, prefix } }, drop: () => dropRedisPrefix(REDIS_URL, prefix) },
+  { name: 'postgres', skip: postgresSkip, session: { storage: 'postgres', postgres: { url: DATABASE_URL, table } }, drop: () => dropPostgresTable(DATABASE_URL, table) },
 ]
 
 for (const backend of backends) {
@@ -18,7 +17,7 @@ for (const backend of backends) {
     const skip = await backend.skip()
     let upstream: Awaited<ReturnType<typeof startEchoUpstream>>
     let gateways: GatewayProcess[] = []
-    const session = backend.session()
+    const { session } = backend
     before(async () => {
       if (skip) return
       upstream = await startEchoUpstream()
@@ -29,12 +28,7 @@ for (const backend of backends) {
       if (skip) return
       await Promise.all(gateways.map((g) => g.stop()))
       await upstream.close()
-      if (backend.name === 'postgres') {
-        const client = new pg.Client({ connectionString: withDefaultUser(DATABASE_URL) })
-        await client.connect()
-        await client.query(`DROP TABLE IF EXISTS ${(session as { postgres: { table: string } }).postgres.table}`)
-        await client.end()
-      }
+      await backend.drop()
     })
 
     test('20 parallel logins of one user split over both processes leave exactly 2 valid sessions', { skip }, async () => {
