@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { connect, createServer } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { withDefaultUser } from '../../src/session/store/postgres.js'
@@ -104,3 +104,39 @@ export async function dropPostgresTable(url: string, table: string): Promise<voi
 
 /** A random name usable as a table name or key prefix, so parallel test files never collide. */
 export const uniqueName = (stem: string): string => `${stem}_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+
+export interface TcpCut {
+  readonly port: number
+  /** Stops listening and drops every open connection: the server is gone, as far as clients see. */
+  cut(): Promise<void>
+  /** Listens again on the same port. */
+  restore(): Promise<void>
+}
+
+/**
+ * A TCP relay on a free port to `target` (host:port), to take a real server away from a client
+ * and give it back without stopping that server (which other tests share). Starts cut.
+ */
+export async function tcpCut(target: { host: string; port: number }): Promise<TcpCut> {
+  const port = await freePort()
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket) => (sockets.add(socket), socket.once('close', () => sockets.delete(socket)))
+  const server = createServer((client) => {
+    const upstream = connect(target)
+    track(client)
+    track(upstream)
+    client.pipe(upstream).pipe(client)
+    client.once('error', () => upstream.destroy())
+    upstream.once('error', () => client.destroy())
+  })
+  return {
+    port,
+    cut: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        if (!server.listening) return resolve()
+        server.close(() => resolve())
+      }),
+    restore: () => new Promise<void>((resolve, reject) => (server.once('error', reject), server.listen(port, '127.0.0.1', () => (server.off('error', reject), resolve())))),
+  }
+}

@@ -24,6 +24,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     connectionTimeoutMillis: 2000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 5000,
+    // Client side too: a server that vanished mid-query must give 503, not a request hung on TCP.
+    query_timeout: 6000,
   })
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
@@ -36,24 +38,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       throw new StoreUnavailable('session store (postgres) failed', { cause: error })
     }
   }
-  const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
-    call(async () => {
-      const client = await pool.connect()
-      try {
-        await client.query('BEGIN')
-        const result = await work(client)
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined)
-        throw error
-      } finally {
-        client.release()
-      }
-    })
+  const inTransaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect()
+    let failure: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      failure = error as Error
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      // After a failure the connection may be dead: discard it rather than pool it.
+      client.release(failure)
+    }
+  }
 
   // Two gateways starting together must not race on CREATE TABLE.
-  await transaction(async (client) => {
+  const migrate = () => call(() => inTransaction(async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse-migrate:${table}'))`)
     await client.query(`
       CREATE TABLE IF NOT EXISTS ${table} (
@@ -70,7 +74,18 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       CREATE INDEX IF NOT EXISTS ${table}_expiry ON ${table} (expires_at) WHERE expires_at IS NOT NULL;
       CREATE INDEX IF NOT EXISTS ${table}_created ON ${table} (created_at, id);
     `)
-  })
+  }))
+  // Made at start when the server answers; otherwise by the first call that reaches it, so a
+  // gateway started before its database runs (503, readyz failing) instead of exiting.
+  let schema: Promise<void> | undefined
+  const ready = () => (schema ??= migrate().catch((error: unknown) => ((schema = undefined), Promise.reject(error))))
+  await ready().catch(() => undefined)
+  const run = <T>(work: () => Promise<T>) =>
+    call(async () => {
+      await ready()
+      return work()
+    })
+  const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => run(() => inTransaction(work))
 
   const row = (session: Session) => [session.id, session.user, session.provider.type, session.provider.name, session.createdAt, storeExpiry(session), session.graceUntil !== undefined, JSON.stringify(session)]
   const INSERT = `INSERT INTO ${table} (id, username, provider_type, provider_name, created_at, expires_at, replaced, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -88,8 +103,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return {
     kind: 'postgres',
     getRecord: (id, now) =>
-      call(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, [id, now])).rows)[0] ?? null),
-    get: (id) => call(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1`, [id])).rows)[0] ?? null),
+      run(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`, [id, now])).rows)[0] ?? null),
+    get: (id) => run(async () => parse((await pool.query(`SELECT record FROM ${table} WHERE id = $1`, [id])).rows)[0] ?? null),
     insert: (session, maxSessions, now) =>
       transaction(async (client) => {
         let evicted: Session[] = []
@@ -102,15 +117,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         await client.query(INSERT, row(session))
         return evicted
       }),
-    update: (session) => call(async () => void (await pool.query(UPDATE, row(session)))),
+    update: (session) => run(async () => void (await pool.query(UPDATE, row(session)))),
     replace: (previous, next) =>
       transaction(async (client) => {
         await client.query(UPDATE, row(previous))
         await client.query(INSERT, row(next))
       }),
-    remove: (ids) => call(async () => (ids.length === 0 ? 0 : ((await pool.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [ids])).rowCount ?? 0))),
+    remove: (ids) => run(async () => (ids.length === 0 ? 0 : ((await pool.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [ids])).rowCount ?? 0))),
     list: (query) =>
-      call(async () => {
+      run(async () => {
         const values: unknown[] = []
         const clauses = where(query, values)
         const after = decodeCursor(query.cursor)
@@ -123,14 +138,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null }
       }),
     removeMatching: (filter) =>
-      call(async () => {
+      run(async () => {
         const values: unknown[] = []
         const clauses = where(filter, values)
         return (await pool.query(`DELETE FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)).rowCount ?? 0
       }),
     removeExpired: (now, batchSize) =>
-      call(async () => (await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1 LIMIT $2)`, [now, batchSize])).rowCount ?? 0),
-    ping: () => call(async () => void (await pool.query('SELECT 1'))),
+      run(async () => (await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1 LIMIT $2)`, [now, batchSize])).rowCount ?? 0),
+    ping: () => run(async () => void (await pool.query('SELECT 1'))),
     close: () => pool.end(),
   }
 }
