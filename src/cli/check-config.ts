@@ -1,3 +1,4 @@
+import { createAuthenticators } from '../auth/index.js'
 import { createUserDirectory } from '../auth/users.js'
 import { systemClock } from '../clock.js'
 import { createSessionStore } from '../session/store/index.js'
@@ -11,6 +12,8 @@ export async function runCheckConfig(configFlag: string | undefined): Promise<nu
   try {
     const loaded = { file, config: loadConfigFile(file) }
     const users = await createUserDirectory(loaded.config)
+    // Key files, key formats and algorithm lists are only checked when authenticators are built.
+    createAuthenticators(loaded.config, users, systemClock)
     const store = await createSessionStore(loaded.config.session, loaded.config.secrets, systemClock)
     try {
       await store.ping()

@@ -96,3 +96,13 @@ describe('gatehouse sessions', () => {
     assert.match((await runCli(['sessions', 'list', '-c', file])).stdout, /0 sessions/)
   })
 })
+
+describe('check-config checks authenticator keys', () => {
+  test('an unreadable auth.jwt.public_key_file is reported with its key path (exit 2)', async () => {
+    const file = join(dir, 'jwt-missing-key.yaml')
+    writeFileSync(file, `upstream: http://127.0.0.1:1\nsecrets: ["${'k'.repeat(32)}"]\nsession: { storage: memory }\nauth: { jwt: { public_key_file: ${JSON.stringify(join(dir, 'absent.pem'))} } }\n`)
+    const result = await runCli(['check-config', '-c', file])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /auth\.jwt\.public_key_file: cannot read/)
+  })
+})
