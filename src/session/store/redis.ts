@@ -302,19 +302,30 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
       }),
     removeMatching: (filter) =>
       call(async () => {
-        const ids: string[] = []
-        for await (const session of scan(filter)) ids.push(session.id)
+        // Removed in atomic batches while scanning: the keyset scan is not thrown off by removals.
+        let batch: string[] = []
         let removed = 0
-        for (let i = 0; i < ids.length; i += 500) removed += await scripts.ghRemove(route, ...ids.slice(i, i + 500))
+        const flush = async () => {
+          if (batch.length > 0) removed += await scripts.ghRemove(route, ...batch)
+          batch = []
+        }
+        for await (const session of scan(filter)) {
+          batch.push(session.id)
+          if (batch.length >= 500) await flush()
+        }
+        await flush()
         void publish('all')
         return removed
       }),
     removeExpired: (now, batchSize) => call(() => scripts.ghPrune(route, now, batchSize)),
     onInvalidate(listener) {
-      subscriber ??= client.duplicate()
-      subscriber.on('error', () => {})
-      void subscriber.subscribe(channel).catch(() => undefined)
-      subscriber.on('message', (_channel: string, message: string) => {
+      const listen = (subscriber ??= client.duplicate())
+      listen.on('error', () => {})
+      // Also on every (re)connection: a SUBSCRIBE that failed while Redis was down is not retried by ioredis.
+      const subscribe = () => void listen.subscribe(channel).catch(() => undefined)
+      subscribe()
+      listen.on('ready', subscribe)
+      listen.on('message', (_channel: string, message: string) => {
         try {
           const { from, ids } = JSON.parse(message) as { from: string; ids: string[] | 'all' }
           if (from !== instance) listener(ids)

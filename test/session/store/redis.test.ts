@@ -6,7 +6,7 @@ import { StoreUnavailable } from '../../../src/errors.js'
 import type { Session } from '../../../src/session/session.js'
 import { createRedisStore } from '../../../src/session/store/redis.js'
 import type { RecordStore } from '../../../src/session/store/store.js'
-import { dropRedisPrefix, freePort, REDIS_URL, redisSkip } from '../../helpers/services.js'
+import { dropRedisPrefix, freePort, REDIS_URL, redisSkip, tcpCut } from '../../helpers/services.js'
 import { record, runStoreConformance } from './conformance.js'
 
 const prefix = `gh-test-${randomUUID()}:`
@@ -75,6 +75,27 @@ describe('redis store: TTLs and index pruning', async () => {
     assert.equal(await redis.zscore(key('all'), b.id), null)
     assert.equal(await redis.zscore(key('exp'), b.id), null)
     assert.equal(await redis.hget(key('owner'), b.id), null)
+  })
+
+  test('a gateway that started while Redis was away still hears other gateways\' invalidations once it is back', { skip }, async () => {
+    const server = new URL(REDIS_URL)
+    const link = await tcpCut({ host: server.hostname, port: Number(server.port || 6379) })
+    const late = await createRedisStore({ url: `redis://127.0.0.1:${link.port}`, prefix: own })
+    try {
+      const heard: (readonly string[] | 'all')[] = []
+      late.onInvalidate!((ids) => heard.push(ids))
+      await link.restore()
+      for (let i = 0; i < 100; i++) {
+        // Published by the store that was up all along, until the late one's subscription is live.
+        await store.remove([`${i}`.padStart(64, '0')])
+        if (heard.length > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.ok(heard.length > 0, 'no invalidation reached the store that started without Redis')
+    } finally {
+      await late.close()
+      await link.cut()
+    }
   })
 
   test('an unreachable Redis fails fast with StoreUnavailable', async () => {
