@@ -43,6 +43,6 @@ export function nextIdleExpiry(now: number, policy: SessionPolicy): number | nul
 /** Which of a user's sessions to evict so that one more fits under `maxSessions`: the oldest first. */
 export function sessionsToEvict<T extends { createdAt: number; id: string }>(existing: readonly T[], maxSessions: number | undefined): T[] {
   if (maxSessions === undefined || existing.length < maxSessions) return []
-  const oldestFirst = [...existing].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  const oldestFirst = [...existing].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return oldestFirst.slice(0, existing.length - maxSessions + 1)
 }

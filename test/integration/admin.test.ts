@@ -5,18 +5,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { ALICE, BOB, get, login, startTestGateway, type TestGateway } from '../helpers/gateway.js'
-import { REDIS_URL, redisSkip } from '../helpers/services.js'
+import { dropRedisPrefix, REDIS_URL, redisSkip } from '../helpers/services.js'
 
 const TOKEN = 'admin-token-0123456789abcdef0123456789'
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-admin-'))
-after(() => rmSync(dir, { recursive: true, force: true }))
+const redisPrefixes: string[] = []
+after(async () => {
+  rmSync(dir, { recursive: true, force: true })
+  if (!(await redisSkip())) for (const prefix of redisPrefixes) await dropRedisPrefix(REDIS_URL, prefix)
+})
 
 const admin = (gw: TestGateway, path: string, init: RequestInit = {}) =>
   fetch(`${gw.url}/_gatehouse/admin${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers as object) } })
 
 const storages = [
   { name: 'sqlite', session: () => ({ storage: 'sqlite', sqlite: { path: join(dir, `${randomUUID()}.db`) } }) },
-  { name: 'redis', session: () => ({ storage: 'redis', redis: { url: REDIS_URL, prefix: `gh-admin-${randomUUID()}:` } }), skip: redisSkip },
+  { name: 'redis', session: () => ({ storage: 'redis', redis: { url: REDIS_URL, prefix: redisPrefixes[redisPrefixes.push(`gh-admin-${randomUUID()}:`) - 1] } }), skip: redisSkip },
 ]
 
 for (const storage of storages) {

@@ -7,12 +7,14 @@ import { after, describe, test } from 'node:test'
 import pg from 'pg'
 import { withDefaultUser } from '../../src/session/store/postgres.js'
 import { ALICE, get, login, startTestGateway } from '../helpers/gateway.js'
-import { DATABASE_URL, postgresSkip, REDIS_URL, redisSkip } from '../helpers/services.js'
+import { DATABASE_URL, dropRedisPrefix, postgresSkip, REDIS_URL, redisSkip } from '../helpers/services.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-storages-'))
 const pgTable = `gh_it_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+const redisPrefix = `gh-it-${randomUUID()}:`
 after(async () => {
   rmSync(dir, { recursive: true, force: true })
+  if (!(await redisSkip())) await dropRedisPrefix(REDIS_URL, redisPrefix)
   if (await postgresSkip()) return
   const client = new pg.Client({ connectionString: withDefaultUser(DATABASE_URL) })
   await client.connect()
@@ -23,7 +25,7 @@ after(async () => {
 const storages: { name: string; session: Record<string, unknown>; skip?: () => Promise<false | string> }[] = [
   { name: 'memory', session: { storage: 'memory' } },
   { name: 'sqlite', session: { storage: 'sqlite', sqlite: { path: join(dir, 's.db') } } },
-  { name: 'redis', session: { storage: 'redis', redis: { url: REDIS_URL, prefix: `gh-it-${randomUUID()}:` } }, skip: redisSkip },
+  { name: 'redis', session: { storage: 'redis', redis: { url: REDIS_URL, prefix: redisPrefix } }, skip: redisSkip },
   { name: 'postgres', session: { storage: 'postgres', postgres: { url: DATABASE_URL, table: pgTable } }, skip: postgresSkip },
 ]
 
