@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthRequest } from '../auth/authenticator.js'
-import { GatehouseError, StoreUnavailable } from '../errors.js'
+import { GatehouseError } from '../errors.js'
 import { expiredSessionCookieLines, readSessionToken, sessionCookieLines } from '../session/cookie.js'
 import { sessionIdentity } from '../session/session.js'
 import { audit } from './audit.js'
@@ -24,13 +24,8 @@ export function createAuthentication(ctx: GatewayContext): Authentication {
   const fromSession = async (request: FastifyRequest, reply: FastifyReply): Promise<Caller | null> => {
     const token = readSessionToken(request.headers.cookie, cookie)
     if (token === undefined) return null
-    let resolution
-    try {
-      resolution = await ctx.manager.resolve(token)
-    } catch (error) {
-      if (error instanceof StoreUnavailable) throw error
-      throw new StoreUnavailable('session store failed', { cause: error })
-    }
+    // Stores already report their failures as StoreUnavailable (503); anything else is a bug and stays a logged 500.
+    const resolution = await ctx.manager.resolve(token)
     ctx.storeHealth.ok()
     if (resolution.status === 'valid') {
       if (resolution.setToken) {

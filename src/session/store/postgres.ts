@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os'
 import pg from 'pg'
-import { GatehouseError, StoreUnavailable } from '../../errors.js'
+import { storeCall } from './failure.js'
 import { sessionsToEvict } from '../policy.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor } from './query.js'
@@ -30,14 +30,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
 
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work()
-    } catch (error) {
-      if (error instanceof GatehouseError) throw error
-      throw new StoreUnavailable('session store (postgres) failed', { cause: error })
-    }
-  }
+  const call = <T>(work: () => Promise<T>): Promise<T> => storeCall('postgres', work)
   const inTransaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect()
     let failure: Error | undefined

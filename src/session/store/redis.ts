@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
-import { GatehouseError, StoreUnavailable } from '../../errors.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor, isAfter, matchesFilter } from './query.js'
+import { storeCall } from './failure.js'
 import type { RecordStore, SessionFilter } from './store.js'
 
 export interface RedisStoreOptions {
@@ -209,14 +209,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
   let subscriber: Client | undefined
   const publish = (ids: readonly string[] | 'all') => client.publish(channel, JSON.stringify({ from: instance, ids })).catch(() => undefined)
 
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work()
-    } catch (error) {
-      if (error instanceof GatehouseError) throw error
-      throw new StoreUnavailable('session store (redis) failed', { cause: error })
-    }
-  }
+  const call = <T>(work: () => Promise<T>): Promise<T> => storeCall('redis', work)
   // Expiries are on the gateway's clock, TTLs on Redis's. Counting from the earlier of the
   // record's last use and the wall clock never makes a key vanish before the gateway's own
   // expiry check would (a test clock may run behind); a later key is harmless, getRecord checks.

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { GatehouseError, StoreUnavailable } from '../../errors.js'
+import { StoreUnavailable } from '../../errors.js'
 import { sessionsToEvict } from '../policy.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor } from './query.js'
+import { storeFailure } from './failure.js'
 import type { RecordStore, SessionFilter } from './store.js'
 
 interface Row {
@@ -99,8 +100,7 @@ export function createSqliteStore(path: string): RecordStore {
     try {
       return Promise.resolve(work())
     } catch (error) {
-      if (error instanceof GatehouseError) return Promise.reject(error)
-      return Promise.reject(new StoreUnavailable('session store (sqlite) failed', { cause: error }))
+      return Promise.reject(storeFailure('sqlite', error))
     }
   }
 
