@@ -44,12 +44,6 @@ export class InvalidCredentials extends GatehouseError {
   static override readonly status = 401
 }
 
-/** The session existed but its idle timeout or lifespan has passed. */
-export class SessionExpired extends GatehouseError {
-  static override readonly code = 'ERR_SESSION_EXPIRED'
-  static override readonly status = 401
-}
-
 /** Authenticated, but the route's roles do not include any of the caller's. */
 export class Forbidden extends GatehouseError {
   static override readonly code = 'ERR_FORBIDDEN'
@@ -59,12 +53,6 @@ export class Forbidden extends GatehouseError {
 /** The request itself is malformed (bad JSON, missing field, oversized value). */
 export class BadRequest extends GatehouseError {
   static override readonly code = 'ERR_BAD_REQUEST'
-  static override readonly status = 400
-}
-
-/** A redirect target (`rd`) points outside the allowed hosts. */
-export class RedirectNotAllowed extends GatehouseError {
-  static override readonly code = 'ERR_REDIRECT_NOT_ALLOWED'
   static override readonly status = 400
 }
 
@@ -130,10 +118,8 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   ConfigInvalid,
   Unauthenticated,
   InvalidCredentials,
-  SessionExpired,
   Forbidden,
   BadRequest,
-  RedirectNotAllowed,
   StoreUnavailable,
   UpstreamUnavailable,
   UpstreamTimeout,

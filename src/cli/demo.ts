@@ -33,7 +33,7 @@ export async function runDemo(options: { port: number; host: string; dataDir: st
       users: [{ username: DEMO_USER, password_hash: await hashPassword(DEMO_PASSWORD), roles: ['admin', 'viewer'], email: 'demo@example.com' }],
       log: { level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info' },
     })
-    const gateway = await startGateway(config, {}, { handleSignals: true })
+    await startGateway(config, {}, { handleSignals: true })
     const url = `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${options.port}/`
     process.stderr.write(
       [
@@ -49,7 +49,6 @@ export async function runDemo(options: { port: number; host: string; dataDir: st
         '',
       ].join('\n') + '\n',
     )
-    void gateway
     await new Promise(() => {})
     return EXIT_OK
   } catch (error) {

@@ -23,17 +23,3 @@ export function parseDuration(value: unknown): number | undefined {
   if (!match) return undefined
   return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
 }
-
-/** Human form for logs and the docs: 90000 → "1m30s". */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s'
-  const parts: string[] = []
-  let rest = ms
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`)
-      rest %= size
-    }
-  }
-  return parts.join('')
-}

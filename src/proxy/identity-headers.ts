@@ -31,8 +31,6 @@ export interface HeaderRewriter {
   rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: { ip: string; protocol: string; host: string | undefined }, identityToken?: string): IncomingHttpHeaders
   /** The request URL as the upstream gets it: without the JWT and API-key query parameters. */
   upstreamUrl(url: string): string
-  /** True for a header name that must never come from a client. */
-  isIdentityHeader(name: string): boolean
 }
 
 export function createHeaderRewriter(config: Config): HeaderRewriter {
@@ -44,13 +42,11 @@ export function createHeaderRewriter(config: Config): HeaderRewriter {
   const credentialCookies = new Set(jwtCookieNames(config))
   const isGatehouseCookie = (name: string) =>
     name === cookieName || credentialCookies.has(name) || (name.startsWith(`${cookieName}.`) && /^\d+$/.test(name.slice(cookieName.length + 1)))
-  const isIdentityHeader = (name: string) => forbidden.has(normalize(name))
   // Authorization schemes the gateway verifies itself: a Basic password or a bearer JWT is not the upstream's to see.
   const consumedSchemes = new Set([...(config.auth.basic.enabled || config.auth.external_basic ? ['basic'] : []), ...(jwtUsesHeader(config) ? ['bearer'] : [])])
   const secretParams = [...jwtQueryParams(config), ...(config.auth.apikey?.query ? [config.auth.apikey.query] : [])]
 
   return {
-    isIdentityHeader,
     upstreamUrl: (url) => withoutQueryParams(url, secretParams),
     rewrite(headers, identity, client, identityToken) {
       const out: IncomingHttpHeaders = {}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { formatDuration, parseDuration } from '../../src/config/duration.js'
+import { parseDuration } from '../../src/config/duration.js'
 
 test('durations in Kibana\'s <count>[ms|s|m|h|d|w|M|Y] format and plain seconds', () => {
   const cases: [unknown, number | undefined][] = [
@@ -9,9 +9,4 @@ test('durations in Kibana\'s <count>[ms|s|m|h|d|w|M|Y] format and plain seconds'
     ['soon', undefined], ['10 minutes', undefined], ['-5s', undefined], [-1, undefined], [true, undefined], [null, undefined], ['5x', undefined],
   ]
   for (const [input, expected] of cases) assert.equal(parseDuration(input), expected, JSON.stringify(input))
-})
-
-test('formatDuration is readable', () => {
-  assert.equal(formatDuration(90_000), '1m30s')
-  assert.equal(formatDuration(0), '0s')
 })

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { BadRequest, Forbidden } from '../../errors.js'
+import { BadRequest, Forbidden, InvalidCredentials } from '../../errors.js'
 import { readSessionToken, sessionCookieLines } from '../../session/cookie.js'
 import type { Session } from '../../session/session.js'
 import { audit } from '../audit.js'
@@ -38,9 +38,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (!user) {
       ctx.metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(ctx.log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
-      return fromForm
-        ? reply.code(401).headers(PAGE_SECURITY_HEADERS).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username }))
-        : reply.code(401).send({ error: 'unauthorized', code: 'ERR_INVALID_CREDENTIALS', reason: 'invalid_credentials', message: FAILURE_MESSAGE })
+      if (!fromForm) throw new InvalidCredentials(FAILURE_MESSAGE, { reason: 'invalid_credentials' })
+      return reply.code(401).headers(PAGE_SECURITY_HEADERS).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username }))
     }
 
     // A fresh id every time; whatever session cookie came with the request is ended, never adopted.
