@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { GatewayContext } from './context.js'
+import { hostAllowed } from './redirect.js'
 
 /** Hosts that count as "this gateway": the Host header and `public_url`. */
 export function ownHosts(request: FastifyRequest, ctx: GatewayContext): string[] {
@@ -17,15 +18,11 @@ export function originAllowed(request: FastifyRequest, ctx: GatewayContext): boo
   const origin = request.headers.origin
   if (origin === undefined) return true
   if (origin === 'null') return false
-  let host: string
+  let url: URL
   try {
-    host = new URL(origin).host.toLowerCase()
+    url = new URL(origin)
   } catch {
     return false
   }
-  if (ownHosts(request, ctx).some((own) => own.toLowerCase() === host)) return true
-  return ctx.config.session.allowed_redirect_hosts.some((rule) => {
-    const r = rule.toLowerCase()
-    return r.startsWith('.') ? host.endsWith(r) && host.length > r.length : r === host
-  })
+  return hostAllowed(url, ownHosts(request, ctx), ctx.config.session.allowed_redirect_hosts)
 }

@@ -20,14 +20,21 @@ export function safeRedirect(target: unknown, ownHosts: readonly string[], allow
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return null
   if (url.username !== '' || url.password !== '') return null
+  return hostAllowed(url, ownHosts, allowedHosts) ? url.href : null
+}
+
+/**
+ * Is this URL's host the gateway's own (exact host:port) or listed in `allowed` — exact host,
+ * host:port, or `.example.com` for its subdomains (never example.com itself, never a look-alike)?
+ * Shared by the redirect guard and the Origin check, so both accept the same hosts.
+ */
+export function hostAllowed(url: URL, ownHosts: readonly string[], allowed: readonly string[]): boolean {
   const host = url.host.toLowerCase()
   const hostname = url.hostname.toLowerCase()
-  const allowed =
-    ownHosts.some((own) => own.toLowerCase() === host) ||
-    allowedHosts.some((entry) => {
-      const rule = entry.toLowerCase()
-      if (rule.startsWith('.')) return hostname.endsWith(rule) && hostname.length > rule.length
-      return rule === host || rule === hostname
-    })
-  return allowed ? url.href : null
+  if (ownHosts.some((own) => own.toLowerCase() === host)) return true
+  return allowed.some((entry) => {
+    const rule = entry.toLowerCase()
+    if (rule.startsWith('.')) return hostname.endsWith(rule) && hostname.length > rule.length
+    return rule === host || rule === hostname
+  })
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { safeRedirect } from '../../src/server/redirect.js'
+import { hostAllowed, safeRedirect } from '../../src/server/redirect.js'
 
 const own = ['gate.example.com']
 const allowed = ['app.example.com', '.corp.example.org']
@@ -42,6 +42,12 @@ describe('rd open-redirect guard', () => {
   for (const input of refused) {
     test(`refuses ${JSON.stringify(input)}`, () => assert.equal(safeRedirect(input, own, allowed), null))
   }
+
+  test('an allowed host matches with or without a port (the Origin check uses the same rule)', () => {
+    assert.equal(safeRedirect('https://app.example.com:8443/x', own, allowed), 'https://app.example.com:8443/x')
+    assert.ok(hostAllowed(new URL('https://app.example.com:8443'), own, allowed))
+    assert.ok(!hostAllowed(new URL('https://gate.example.com:9999'), own, allowed), 'the gateway itself only on its own port')
+  })
 
   test('refuses non-strings', () => {
     assert.equal(safeRedirect(['/a'], own, allowed), null)
