@@ -1,3 +1,7 @@
+import type { Reason } from './reasons.js'
+
+export type { Reason } from './reasons.js'
+
 /**
  * Every failure Gatehouse reports on purpose is a GatehouseError with a stable `code`
  * and the HTTP status it maps to. `server/error-handler.ts` is the only place that turns
@@ -8,10 +12,10 @@ export class GatehouseError extends Error {
   static readonly status: number = 500
   readonly code: string
   readonly status: number
-  /** Machine-readable detail for the response body (`reason`), never a secret. */
-  readonly reason: string | undefined
+  /** Machine-readable detail for the response body (`reason`), never a secret; one of REASONS (src/reasons.ts). */
+  readonly reason: Reason | undefined
 
-  constructor(message: string, options?: { reason?: string; cause?: unknown }) {
+  constructor(message: string, options?: { reason?: Reason; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     const ctor = new.target as typeof GatehouseError
     this.name = ctor.name

@@ -1,5 +1,5 @@
 import type { JwtConfig } from '../config/schema.js'
-import { CredentialsRejected } from '../errors.js'
+import { CredentialsRejected, type Reason } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { isSafeName, isSafeRole } from './request-parts.js'
 import type { UserDirectory } from './users.js'
@@ -21,7 +21,7 @@ export function parseSources(sources: readonly string[]): JwtSource[] {
 }
 
 /** A rejection with its stable reason; the message is generic on purpose and never holds the token. */
-export function rejectToken(reason: string): CredentialsRejected {
+export function rejectToken(reason: Reason): CredentialsRejected {
   return new CredentialsRejected('token rejected', { reason })
 }
 

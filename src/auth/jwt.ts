@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import { createRemoteJWKSet, decodeProtectedHeader, errors, exportJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
-import { AuthServiceUnavailable, GatehouseError } from '../errors.js'
+import { AuthServiceUnavailable, GatehouseError, type Reason } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { readCookie } from '../session/cookie.js'
 import type { Authenticator } from './authenticator.js'
@@ -114,7 +114,7 @@ function translate(error: unknown, header: ProtectedHeaderParameters): Error {
   if (error instanceof GatehouseError) return error
   if (error instanceof errors.JWTExpired) return rejectToken(error.claim === 'iat' ? 'token_too_old' : 'token_expired')
   if (error instanceof errors.JWTClaimValidationFailed) {
-    const byClaim: Record<string, string> = { iss: 'untrusted_issuer', aud: 'bad_audience', nbf: 'token_not_yet_valid', iat: 'token_too_old' }
+    const byClaim: Partial<Record<string, Reason>> = { iss: 'untrusted_issuer', aud: 'bad_audience', nbf: 'token_not_yet_valid', iat: 'token_too_old' }
     return rejectToken(byClaim[error.claim] ?? 'invalid_claims')
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return rejectToken('bad_signature')

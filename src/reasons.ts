@@ -1,0 +1,69 @@
+/**
+ * Every `reason` a GatehouseError may carry: the stable, machine-readable cause sent in response
+ * bodies (`{"code":…,"reason":…}`) and logged with `auth_rejected`. `GatehouseError` accepts only
+ * these, so a new reason is a type error until it is added here and to docs/errors.md
+ * (test/errors.test.ts keeps the two in step). `status` is the status the reason is normally
+ * answered with; the error class decides the actual one.
+ */
+export const REASONS = {
+  // The request itself (path guard, router)
+  bad_path: { status: 400, meaning: 'path not starting with `/`, bad percent-encoding, dot segments or control characters' },
+  ambiguous_path: { status: 400, meaning: 'the raw and decoded readings of the path match different routes' },
+  no_route: { status: 404, meaning: 'no route matches the path' },
+
+  // Nobody identified
+  no_credentials: { status: 401, meaning: 'no session and no credential where authentication is required (also an expired, unknown or forged session cookie)' },
+  no_session: { status: 401, meaning: '`/session` called without a valid session cookie' },
+
+  // Form / JSON login
+  missing_credentials: { status: 400, meaning: 'login body is not a form or JSON object with non-empty string `username` and `password`' },
+  field_too_long: { status: 400, meaning: 'login `username` or `password` over the length limit' },
+  invalid_credentials: { status: 401, meaning: 'wrong username or password (login, Basic) or refused by the external Basic service' },
+  bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write' },
+
+  // Basic, external Basic, API keys
+  malformed_credentials: { status: 401, meaning: 'an undecodable Basic header, or an unsafe username for external Basic' },
+  unknown_api_key: { status: 401, meaning: 'no API key with that digest' },
+  external_auth_unavailable: { status: 503, meaning: 'the external Basic service cannot be reached, times out or answers other than 200/401/403' },
+
+  // JWT
+  token_too_large: { status: 401, meaning: 'token over 16 KB, refused before parsing' },
+  malformed_token: { status: 401, meaning: 'not a compact JWS, or any verification failure without a more specific reason' },
+  embedded_key_not_allowed: { status: 401, meaning: 'a `jwk`, `jku`, `x5u` or `x5c` header (the token naming its own key)' },
+  alg_not_allowed: { status: 401, meaning: '`alg` outside the allow-list: `none`, HS with a public key, …' },
+  bad_signature: { status: 401, meaning: 'the signature does not verify (tampered, or another key)' },
+  missing_kid: { status: 401, meaning: 'no `kid` and the JWKS has no single key for the token' },
+  unknown_kid: { status: 401, meaning: 'no JWKS key with that `kid` (after at most one refetch per cooldown)' },
+  token_expired: { status: 401, meaning: '`exp` passed (after `clock_tolerance`)' },
+  token_not_yet_valid: { status: 401, meaning: '`nbf` in the future (after `clock_tolerance`)' },
+  token_too_old: { status: 401, meaning: '`iat + max_age` passed; with `max_age`, also an `iat` missing or in the future' },
+  untrusted_issuer: { status: 401, meaning: '`iss` missing or not the configured issuer' },
+  bad_audience: { status: 401, meaning: '`aud` missing or not the configured audience' },
+  invalid_claims: { status: 401, meaning: 'another registered claim check failed (e.g. a non-numeric `exp`)' },
+  missing_user_claim: { status: 401, meaning: 'no usable `user_claim` (absent, not a string, or with control characters)' },
+  unknown_user: { status: 401, meaning: 'the token\'s user is not in `users` with `validate_against_users`' },
+  jwks_unavailable: { status: 503, meaning: 'the JWKS URL cannot be fetched or answers garbage' },
+
+  // Authorization
+  role_not_allowed: { status: 403, meaning: 'none of the caller\'s roles is in the route\'s `roles`' },
+  anonymous_denied: { status: 403, meaning: 'the anonymous identity on a route with `deny_anonymous` (answered with its `status`, default 403)' },
+
+  // Upstream
+  upstream_unreachable: { status: 502, meaning: 'the upstream refused or reset the connection' },
+  upstream_timeout: { status: 504, meaning: 'the upstream did not answer within the route\'s timeout' },
+
+  // Admin API
+  bad_admin_token: { status: 401, meaning: 'a Bearer token that is not `admin.token`' },
+  not_admin: { status: 403, meaning: 'the session has none of `admin.roles`' },
+  bad_limit: { status: 400, meaning: '`limit` not an integer from 1 to 1000' },
+  invalid_cursor: { status: 400, meaning: '`cursor` not one this gateway handed out' },
+  bad_invalidate_body: { status: 400, meaning: '`_invalidate` body not `{"match":"all"}` or a valid `{"match":"query",…}`' },
+  unknown_session: { status: 404, meaning: 'no session with that id (or not a well-formed id)' },
+  cookie_storage: { status: 501, meaning: 'listing or revoking sessions with `session.storage: cookie`' },
+} as const satisfies Readonly<Record<string, { readonly status: number; readonly meaning: string }>>
+
+/** A documented `reason`; anything else does not type-check. */
+export type Reason = keyof typeof REASONS
+
+/** Every reason, in the order of REASONS. */
+export const reasonNames: readonly Reason[] = Object.keys(REASONS) as Reason[]
