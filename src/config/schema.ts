@@ -293,8 +293,19 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    /** Processes serving requests (node:cluster): a count, or `auto` for one per core. A digit string (from `${VAR}`) is a count. */
+    workers: z
+      .preprocess(
+        (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+        z.union([z.number().int().min(1, { message: 'must be at least 1 (or "auto")' }).max(1024, { message: 'must be at most 1024' }), z.literal('auto')], { error: 'expected a number of workers (1 or more) or "auto"' }),
+      )
+      .default(1),
   })
   .superRefine((config, ctx) => {
+    // `auto` counts as several: whether a config is valid must not depend on the machine.
+    if ((config.workers === 'auto' || config.workers > 1) && config.session.storage === 'memory') {
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'memory storage keeps sessions in one process; use sqlite, redis, postgres or cookie with more than one worker' })
+    }
     if (!config.upstream && config.routes.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required: set `upstream` or at least one entry in `routes`' })
     }

@@ -1,0 +1,39 @@
+import cluster from 'node:cluster'
+import type { Config } from '../config/schema.js'
+import { startGateway } from '../server/start.js'
+import { createLogger } from '../telemetry/logger.js'
+import type { WorkerReady } from './messages.js'
+import { SLOT_ENV } from './messages.js'
+
+/**
+ * One worker of `gatehouse start` with `workers` > 1: builds the gateway and listens (node's
+ * cluster shares the port with the other workers), tells the primary it is ready, and on
+ * SIGTERM or SIGINT (forwarded by the primary, or sent by a terminal to the whole group)
+ * drains through `gateway.close()`. Resolves with the exit code once drained.
+ */
+export async function runWorker(config: Config): Promise<number> {
+  const slot = Number(process.env[SLOT_ENV] ?? cluster.worker?.id ?? 0)
+  const log = createLogger(config.log.level).child({ worker: slot, pid: process.pid })
+  const gateway = await startGateway(config, { logger: log }, { handleSignals: false })
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    process.once('SIGINT', () => resolve('SIGINT'))
+    if (process.listenerCount('SIGHUP') === 0) {
+      // Without a handler SIGHUP would kill the worker (and the primary would replace it).
+      process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no reload'))
+    }
+    const ready: WorkerReady = { gatehouse: 'ready', address: gateway.url }
+    process.send?.(ready)
+  })
+  // A second signal (a primary's forwarded SIGTERM after a terminal's SIGINT) must not kill a draining worker.
+  process.on('SIGTERM', () => {})
+  process.on('SIGINT', () => {})
+  log.info({ event: 'stopping', signal }, 'worker draining')
+  try {
+    await gateway.close()
+    return 0
+  } catch (error) {
+    log.error({ event: 'close_failed', err: (error as Error).message }, 'worker failed to close cleanly')
+    return 1
+  }
+}
