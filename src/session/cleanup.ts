@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js'
-import { audit } from '../server/audit.js'
-import type { Logger } from '../server/logger.js'
+import { audit } from '../telemetry/audit.js'
+import type { Logger } from '../telemetry/logger.js'
 import type { SessionStore } from './store/store.js'
 
 const BATCH = 500

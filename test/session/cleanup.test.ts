@@ -7,7 +7,7 @@ import { startCleanup } from '../../src/session/cleanup.js'
 import { deriveKeys } from '../../src/session/keys.js'
 import { createMemoryStore } from '../../src/session/store/memory.js'
 import { createServerSideStore } from '../../src/session/store/server-side.js'
-import { createLogger } from '../../src/server/logger.js'
+import { createLogger } from '../../src/telemetry/logger.js'
 import { startGateway } from '../../src/server/start.js'
 
 function capture() {

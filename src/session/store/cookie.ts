@@ -1,6 +1,14 @@
 import { seal, unseal, type SealKey } from '../codec.js'
 import { hashSessionId, newSessionId, type Session } from '../session.js'
+import { BoundedMap } from './bounded-map.js'
 import type { SessionStore } from './store.js'
+
+/**
+ * Bounds of the opened-cookie cache: 20,000 cookies and 32 MiB of cookie text (a cookie is up
+ * to 16 KiB; the decoded session weighs about as much again, so ~64 MiB worst case).
+ */
+export const OPENED_COOKIES_MAX_ENTRIES = 20_000
+export const OPENED_COOKIES_MAX_CHARS = 32 * 1024 * 1024
 
 /**
  * Stateless sessions: the whole record sealed into the cookie. Nothing is kept server side, so
@@ -8,25 +16,40 @@ import type { SessionStore } from './store.js'
  * deletes the cookie from that browser. Renewal seals a new value; the old value stays valid
  * until its own expiry (there is nothing to mark as replaced), which is why short idle and
  * rolling timeouts matter more here.
+ *
+ * A sealed value always opens to the same session, so opened cookies are cached (bounded, by
+ * the exact cookie value): a known cookie costs a Map lookup instead of AES-GCM and JSON.parse.
+ * There is nothing to invalidate, and expiry is judged by the session policy on every request.
  */
 export function createCookieStore(keys: readonly SealKey[]): SessionStore {
   const sealSession = (session: Session) => seal(Buffer.from(JSON.stringify(session)), keys)
+  const opened = new BoundedMap<string, { session: Session; reissue: boolean }>(OPENED_COOKIES_MAX_ENTRIES, OPENED_COOKIES_MAX_CHARS)
+
+  const open = (token: string): { session: Session; reissue: boolean } | null => {
+    const known = opened.get(token)
+    if (known) return known
+    if (token.length > 16 * 1024) return null
+    const unsealed = unseal(token, keys)
+    if (!unsealed) return null
+    let session: Session
+    try {
+      session = JSON.parse(unsealed.plaintext.toString('utf8')) as Session
+    } catch {
+      return null
+    }
+    if (typeof session?.user !== 'string' || typeof session.createdAt !== 'number') return null
+    const result = { session, reissue: unsealed.keyIndex !== 0 }
+    opened.set(token, result, token.length)
+    return result
+  }
 
   return {
     kind: 'cookie',
     serverSide: false,
     async load(token) {
-      if (token.length > 16 * 1024) return null
-      const opened = unseal(token, keys)
-      if (!opened) return null
-      let session: Session
-      try {
-        session = JSON.parse(opened.plaintext.toString('utf8')) as Session
-      } catch {
-        return null
-      }
-      if (typeof session?.user !== 'string' || typeof session.createdAt !== 'number') return null
-      return { session, reissue: opened.keyIndex !== 0 }
+      const result = open(token)
+      // A shallow copy: callers reassign top-level fields (lastSeen, idleExpiresAt) only.
+      return result ? { session: { ...result.session }, reissue: result.reissue } : null
     },
     async create(fields) {
       const session: Session = { ...fields, id: hashSessionId(newSessionId()) }
@@ -39,8 +62,12 @@ export function createCookieStore(keys: readonly SealKey[]): SessionStore {
       const session: Session = { ...next, id: hashSessionId(newSessionId()) }
       return { token: sealSession(session), session, evicted: [] }
     },
-    async destroy() {},
+    async destroy(token) {
+      opened.delete(token)
+    },
     async ping() {},
-    async close() {},
+    async close() {
+      opened.clear()
+    },
   }
 }

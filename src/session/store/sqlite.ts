@@ -12,10 +12,28 @@ interface Row {
   record: string
 }
 
+/** Invalidation log entries kept; a reader further behind than this drops its whole cache. */
+const LOG_KEEP = 10_000
+/** Trim the log every this many entries. */
+const LOG_TRIM_EVERY = 1_000
+/** At most this many log entries read at once; more means "drop the whole cache". */
+const LOG_READ_MAX = 1_000
+const ALL = '*'
+
 /**
  * The embedded default: one SQLite file (WAL), so sessions survive a restart with no server
  * to run. Writes that must be atomic (max_sessions eviction, renewal) run in IMMEDIATE
  * transactions, which also serialise them across processes sharing the file.
+ *
+ * Exact read caches across processes sharing the file, without IPC: every write that changes
+ * or removes an existing record (update, replace, remove, removeMatching, max_sessions
+ * eviction) appends the ids to `gatehouse_invalidations` in the same transaction. `freshen()`
+ * runs `PRAGMA data_version` (a counter in this connection that changes when another
+ * connection commits; ~1 µs, no I/O when nothing changed) and, only when it moved, reads the
+ * log entries after the last one seen and hands them to the cache. So a logout committed by
+ * one process is seen by the very next `freshen()` of every other. The log keeps the last
+ * LOG_KEEP entries; a reader that fell further behind drops its whole cache. Cleanup of
+ * expired records logs nothing: an expired record is refused by the session policy anyway.
  */
 export function createSqliteStore(path: string): RecordStore {
   let db: Database.Database
@@ -39,6 +57,8 @@ export function createSqliteStore(path: string): RecordStore {
       CREATE INDEX IF NOT EXISTS gatehouse_sessions_user ON gatehouse_sessions (user, created_at);
       CREATE INDEX IF NOT EXISTS gatehouse_sessions_expiry ON gatehouse_sessions (expires_at) WHERE expires_at IS NOT NULL;
       CREATE INDEX IF NOT EXISTS gatehouse_sessions_created ON gatehouse_sessions (created_at, id);
+      CREATE TABLE IF NOT EXISTS gatehouse_invalidations (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS gatehouse_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `)
   } catch (error) {
     throw new StoreUnavailable(`cannot open the SQLite session store at ${path}: ${(error as Error).message}`, { cause: error })
@@ -59,6 +79,50 @@ export function createSqliteStore(path: string): RecordStore {
     removeExpired: db.prepare<[number, number]>(
       'DELETE FROM gatehouse_sessions WHERE id IN (SELECT id FROM gatehouse_sessions WHERE expires_at <= ? LIMIT ?)',
     ),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    log: db.prepare<[string]>('INSERT INTO gatehouse_invalidations (id) VALUES (?)'),
+    logAfter: db.prepare<[number, number], { seq: number; id: string }>('SELECT seq, id FROM gatehouse_invalidations WHERE seq > ? ORDER BY seq LIMIT ?'),
+    lastSeq: db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM gatehouse_invalidations').pluck(),
+    trimLog: db.prepare<[number]>('DELETE FROM gatehouse_invalidations WHERE seq <= ?'),
+    trimmedThrough: db.prepare<[], number | undefined>("SELECT value FROM gatehouse_meta WHERE key = 'log_trimmed_through'").pluck(),
+    setTrimmedThrough: db.prepare<[number]>("INSERT INTO gatehouse_meta (key, value) VALUES ('log_trimmed_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+  }
+
+  /** Inside a write transaction: tell the other processes' caches that `ids` changed. */
+  const logInvalidation = (ids: readonly string[]) => {
+    for (const id of ids) {
+      const seq = Number(statements.log.run(id).lastInsertRowid)
+      if (seq % LOG_TRIM_EVERY === 0 && seq > LOG_KEEP) {
+        statements.trimLog.run(seq - LOG_KEEP)
+        statements.setTrimmedThrough.run(seq - LOG_KEEP)
+      }
+    }
+  }
+
+  let listener: ((ids: readonly string[] | 'all') => void) | undefined
+  let seenVersion = statements.dataVersion.get()!
+  let seenSeq = statements.lastSeq.get()!
+  // One snapshot for the reads, so a trim by another process cannot slip between them.
+  const readLog = db.transaction((after: number): { ids: string[] | 'all'; last: number } => {
+    if (after < (statements.trimmedThrough.get() ?? 0)) return { ids: 'all', last: statements.lastSeq.get()! }
+    const rows = statements.logAfter.all(after, LOG_READ_MAX)
+    const last = rows.at(-1)?.seq ?? after
+    if (rows.length === LOG_READ_MAX || rows.some((row) => row.id === ALL)) return { ids: 'all', last: rows.length === LOG_READ_MAX ? statements.lastSeq.get()! : last }
+    return { ids: rows.map((row) => row.id), last }
+  })
+  const freshen = (): boolean => {
+    try {
+      const version = statements.dataVersion.get()!
+      if (version === seenVersion) return true
+      const { ids, last } = readLog.deferred(seenSeq)
+      seenVersion = version
+      seenSeq = last
+      if (ids === 'all' || ids.length > 0) listener?.(ids)
+      return true
+    } catch {
+      // Closed or unreadable: do not trust the cache; the store read that follows reports the failure.
+      return false
+    }
   }
 
   const params = (session: Session) => ({
@@ -73,18 +137,30 @@ export function createSqliteStore(path: string): RecordStore {
   })
   const parse = (row: Row | undefined): Session | null => (row ? (JSON.parse(row.record) as Session) : null)
 
-  const removeIds = (ids: readonly string[]) => ids.reduce((count, id) => count + statements.remove.run(id).changes, 0)
+  const removeIds = (ids: readonly string[]) => {
+    const removed = ids.filter((id) => statements.remove.run(id).changes > 0)
+    logInvalidation(removed)
+    return removed.length
+  }
   const insertWithLimit = db.transaction((session: Session, maxSessions: number | undefined, now: number) => {
     const evicted = maxSessions === undefined ? [] : sessionsToEvict(statements.liveOfUser.all(session.user, now).map((row) => parse(row)!), maxSessions)
     removeIds(evicted.map((old) => old.id))
     statements.insert.run(params(session))
     return evicted
   })
+  const update = db.transaction((session: Session) => {
+    if (statements.update.run(params(session)).changes > 0) logInvalidation([session.id])
+  })
   const replace = db.transaction((previous: Session, next: Session) => {
-    statements.update.run(params(previous))
+    if (statements.update.run(params(previous)).changes > 0) logInvalidation([previous.id])
     statements.insert.run(params(next))
   })
   const removeIdsAtomically = db.transaction(removeIds)
+  const removeMatching = db.transaction((sql: string, values: Record<string, string | number>) => {
+    const removed = db.prepare(sql).run(values).changes
+    if (removed > 0) logInvalidation([ALL])
+    return removed
+  })
 
   const where = (filter: SessionFilter) => {
     const clauses: string[] = []
@@ -109,7 +185,7 @@ export function createSqliteStore(path: string): RecordStore {
     getRecord: (id, now) => guard(() => parse(statements.getLive.get(id, now))),
     get: (id) => guard(() => parse(statements.get.get(id))),
     insert: (session, maxSessions, now) => guard(() => insertWithLimit.immediate(session, maxSessions, now)),
-    update: (session) => guard(() => void statements.update.run(params(session))),
+    update: (session) => guard(() => update.immediate(session)),
     replace: (previous, next) => guard(() => replace.immediate(previous, next)),
     remove: (ids) => guard(() => removeIdsAtomically.immediate(ids)),
     list: (query) =>
@@ -126,9 +202,13 @@ export function createSqliteStore(path: string): RecordStore {
     removeMatching: (filter) =>
       guard(() => {
         const { clauses, values } = where(filter)
-        return db.prepare(`DELETE FROM gatehouse_sessions ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`).run(values).changes
+        return removeMatching.immediate(`DELETE FROM gatehouse_sessions ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)
       }),
     removeExpired: (now, batchSize) => guard(() => statements.removeExpired.run(now, batchSize).changes),
+    onInvalidate(l) {
+      listener = l
+    },
+    freshen: () => db.open && freshen(),
     ping: () => guard(() => void db.prepare('SELECT 1').get()),
     close: async () => {
       if (db.open) db.close()

@@ -80,6 +80,13 @@ export interface RecordStore extends SessionAdmin {
    * process changed or removed records, so read caches drop them at once.
    */
   onInvalidate?(listener: (ids: readonly string[] | 'all') => void): void
+  /**
+   * Optional, synchronous, called before a cached record is trusted: delivers to the
+   * `onInvalidate` listener every invalidation committed by other processes so far (SQLite checks
+   * `PRAGMA data_version`), and returns false when the cache must not be used right now (e.g.
+   * the invalidation channel is down, so invalidations may be lost). Absent = always trusted.
+   */
+  freshen?(): boolean
   ping(): Promise<void>
   close(): Promise<void>
 }
