@@ -1,100 +1,663 @@
-// `npm run bench`: the upstream direct, a bare proxy (peer) and the gateway per storage, side by
-// side in one run, with ratios against direct. A benchmark, not a test: no thresholds.
+// `npm run bench`: Gatehouse against nginx + auth_request and against the express peer stack,
+// side by side in one run, every server started here on 127.0.0.1 and stopped at the end.
+// Pinned mode: wrk on core 0, every server process on core 1. Then an unpinned multi-worker mode,
+// gateway RSS with 100,000 live sessions, and (full runs) the store scale cases.
+// A benchmark, not a test: it prints and writes bench/results.md; it asserts nothing.
+import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { createRequire } from 'node:module'
+import { connect } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { SignJWT } from 'jose'
-import { cpus } from 'node:os'
-import { CONNECTIONS, DURATION, measure, type LoadResult } from './load.js'
-import { runScaleCases } from './scale.js'
-import { loginCookie, startBareProxy, startGatewayWith, startUpstream } from './targets.js'
+import { benchPasswordHash, loginCookie, ROOT, startGatehouse } from './gatehouse.js'
+import { measure, median, wrk, type CaseResult, type LoadSettings } from './load.js'
+import { startNginx, nginxVersion } from './nginx.js'
+import { assertLocal, cpuSeconds, processTree, rssKiB, startProcess, stopAll, type Started } from './proc.js'
 
 const quick = process.argv.includes('--quick')
-const storages: [string, Record<string, unknown>][] = [
-  ['memory', { storage: 'memory' }],
-  ['sqlite', { storage: 'sqlite', sqlite: { path: `/tmp/gatehouse-bench-${process.pid}.db` } }],
-  ['cookie', { storage: 'cookie' }],
-  ['redis', { storage: 'redis', redis: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `gh-bench-${process.pid}:` } }],
-  ['postgres', { storage: 'postgres', postgres: { url: process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test', table: `gh_bench_${process.pid}` } }],
-]
+const twoCores = cpus().length >= 2
+const SERVER_CORE = twoCores ? '1' : undefined
+const LOAD_CORE = twoCores ? '0' : undefined
+const pinned: LoadSettings = { connections: 50, threads: 1, seconds: quick ? 3 : 8, warmupSeconds: 2, repeats: quick ? 1 : 3, pin: LOAD_CORE }
+const unpinned: LoadSettings = { ...pinned, threads: 2, pin: undefined }
+const SESSIONS_FOR_RSS = Number(process.env.BENCH_RSS_SESSIONS ?? 100_000)
+const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
+const tag = `${process.pid}_${Date.now().toString(36)}`
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const postgresUrl = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'
+const tsx = ['--import', 'tsx']
+const benchFile = (name: string) => join(ROOT, 'bench', name)
+const log = (line: string) => process.stderr.write(`${line}\n`)
 
-async function main(): Promise<void> {
-  const results: LoadResult[] = []
-  const upstream = await startUpstream()
-  results.push(await measure('upstream, direct', `${upstream.url}/x`))
+// ---------------------------------------------------------------- setup
 
-  const bare = await startBareProxy(upstream.url)
-  results.push(await measure('peer: bare @fastify/reply-from proxy, no auth', `${bare.url}/x`))
-  await bare.app.close()
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
 
-  for (const [name, session] of storages) {
-    let started
+/** nginx and wrk from Debian, installed if missing; taskset is in util-linux. */
+function setup(): void {
+  const missing = ['nginx', 'wrk'].filter((c) => !has(c))
+  if (missing.length > 0) {
+    log(`installing ${missing.join(', ')} with apt-get`)
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo']
+    const apt = (args: string[]) => execFileSync(sudo[0] ?? 'apt-get', [...(sudo.length ? ['apt-get'] : []), ...args], { stdio: 'inherit', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    apt(['update'])
+    apt(['install', '-y', '--no-install-recommends', ...missing])
+  }
+  for (const c of ['nginx', 'wrk', 'taskset']) if (!has(c)) throw new Error(`${c} is required and could not be installed`)
+}
+
+function machine(): string[] {
+  const wrkVersion = (() => {
     try {
-      started = await startGatewayWith(upstream.url, session)
+      return execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!
     } catch (error) {
-      results.push({ name: `gatehouse, ${name} session`, requestsPerSecond: 0, p50: 0, p99: 0, errors: 0, note: `skipped: ${(error as Error).message.split('\n')[0]}` })
+      return String((error as { stdout?: string }).stdout ?? '').split('\n')[0] || 'unknown'
+    }
+  })()
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown'
+  return [`${cpus().length} cores (${model})`, `Node ${process.version}`, nginxVersion().replace('nginx version: ', ''), wrkVersion.replace(/ Copyright.*/, '')]
+}
+
+// ---------------------------------------------------------------- servers
+
+async function nodeServer(name: string, file: string, env: Record<string, string> = {}, pin = SERVER_CORE): Promise<{ url: string; proc: Started; info: { port: number; cookie?: string } }> {
+  const proc = startProcess(name, process.execPath, [...tsx, benchFile(file)], { pin, env: { ...process.env, ...env }, cwd: ROOT })
+  const info = await proc.firstJson<{ port: number; cookie?: string }>(20_000)
+  return { url: `http://127.0.0.1:${info.port}`, proc, info }
+}
+
+async function expressCookie(url: string): Promise<string> {
+  const response = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench' }) })
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('connect.sid='))
+  if (response.status !== 200 || !cookie) throw new Error(`express login failed: ${response.status}`)
+  return cookie.split(';')[0]!
+}
+
+type Storage = [label: string, session: Record<string, unknown>, cleanup?: () => Promise<void>]
+
+function storages(): Storage[] {
+  const redisPrefix = `gh-bench-${tag}:`
+  const pgTable = `gh_bench_${tag}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
+  return [
+    ['memory', { storage: 'memory' }],
+    ['sqlite', { storage: 'sqlite', sqlite: { path: join(tmp, 'sessions.db') } }],
+    ['redis', { storage: 'redis', redis: { url: redisUrl, prefix: redisPrefix } }, () => dropRedisKeys(redisPrefix)],
+    ['postgres', { storage: 'postgres', postgres: { url: postgresUrl, table: pgTable } }, () => dropPostgresTable(pgTable)],
+    ['cookie', { storage: 'cookie' }],
+  ]
+}
+
+async function dropRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 })
+  try {
+    await redis.connect()
+    let cursor = '0'
+    let removed = 0
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length) removed += await redis.del(...keys)
+    } while (cursor !== '0')
+    log(`  redis: removed ${removed} keys under ${prefix}`)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+async function dropPostgresTable(table: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 2000 })
+  try {
+    await client.connect()
+    // Any tables the store made with this unique name as prefix (sessions and helpers).
+    const { rows } = await client.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${table}%`])
+    for (const { tablename } of rows) await client.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
+    log(`  postgres: dropped ${rows.map((r) => r.tablename).join(', ') || 'nothing'}`)
+  } finally {
+    await client.end()
+  }
+}
+
+function localOrNote(url: string): string | undefined {
+  try {
+    assertLocal(url)
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+function skipped(name: string, why: unknown): CaseResult {
+  const message = (why instanceof Error ? why.message : String(why)).split('\n')[0]!.slice(0, 200)
+  log(`  ${name}: ${message}`)
+  return { name, runs: [], note: message }
+}
+
+// ---------------------------------------------------------------- keep-alive check
+
+interface KeepAliveFinding {
+  headers: string
+  http10: string
+  rows: string[]
+}
+
+/** Raw HTTP/1.1 and HTTP/1.0 requests to see what Gatehouse says about the connection. */
+function rawRequest(url: string, path: string, version: '1.0' | '1.1', cookie: string): Promise<string> {
+  const { port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1')
+    let data = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve(`${data.split('\r\n\r\n')[0]}\n(connection still open after 1.5 s)`)
+    }, 1500)
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => (data += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(`${data.split('\r\n\r\n')[0]}\n(connection closed by the server)`)
+    })
+    socket.write(`GET ${path} HTTP/${version}\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nX-Original-URI: /x\r\nX-Original-Method: GET\r\n\r\n`)
+  })
+}
+
+/** TIME_WAIT sockets touching `port`: on the server's side (it closed first) or the client's. */
+function timeWait(port: number): { server: number; client: number } {
+  const out = execFileSync('ss', ['-Htan', 'state', 'time-wait'], { encoding: 'utf8' })
+  let server = 0
+  let client = 0
+  for (const line of out.split('\n')) {
+    const cols = line.trim().split(/\s+/)
+    if (cols.length < 4) continue
+    const [local, peer] = [cols[cols.length - 2]!, cols[cols.length - 1]!]
+    if (local.endsWith(`:${port}`)) server++
+    else if (peer.endsWith(`:${port}`)) client++
+  }
+  return { server, client }
+}
+
+function established(port: number): number {
+  const out = execFileSync('ss', ['-Htan', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+  return out.split('\n').filter((l) => l.trim()).length
+}
+
+async function keepAliveCheck(upstream: string, gatehouse: { url: string; proc: Started }, cookie: string): Promise<KeepAliveFinding> {
+  const port = Number(new URL(gatehouse.url).port)
+  const headers = await rawRequest(gatehouse.url, '/_gatehouse/auth', '1.1', cookie)
+  const http10 = await rawRequest(gatehouse.url, '/_gatehouse/auth', '1.0', cookie)
+  const rows: string[] = []
+  for (const keepalive of [true, false]) {
+    const nginx = await startNginx(join(tmp, `nginx-ka-${keepalive}`), { workers: 1, upstreamPort: Number(new URL(upstream).port), auth: { port, path: '/_gatehouse/auth' }, keepalive, pin: SERVER_CORE })
+    try {
+      const settings = { ...pinned, repeats: 1, seconds: 3 }
+      await wrk(`${nginx.url}/x`, 1, settings, { cookie })
+      const before = timeWait(port)
+      const cpu0 = cpuSeconds(gatehouse.proc.pid)
+      const t0 = performance.now()
+      let peak = 0
+      const sampler = setInterval(() => (peak = Math.max(peak, established(port))), 500)
+      const result = await wrk(`${nginx.url}/x`, settings.seconds, settings, { cookie })
+      clearInterval(sampler)
+      const wall = (performance.now() - t0) / 1000
+      const cpu = (cpuSeconds(gatehouse.proc.pid) - cpu0) / wall
+      const after = timeWait(port)
+      const requests = Math.round(result.requestsPerSecond * settings.seconds)
+      rows.push(
+        `| ${keepalive ? 'yes (`keepalive 64`, HTTP/1.1, `Connection ""`)' : 'no (nginx defaults: HTTP/1.0, `Connection: close`)'} | ${fmt(result.requestsPerSecond)} | ${result.p99.toFixed(2)} | ${(cpu * 100).toFixed(0)} % | ${peak} | ${Math.max(0, after.client - before.client).toLocaleString('en')} | ${Math.max(0, after.server - before.server).toLocaleString('en')} | ~${requests.toLocaleString('en')} |`,
+      )
+      log(`  keep-alive ${keepalive}: ${Math.round(result.requestsPerSecond)} req/s, gateway CPU ${(cpu * 100).toFixed(0)} %, TIME_WAIT nginx-side +${after.client - before.client}, gateway-side +${after.server - before.server}`)
+    } finally {
+      await nginx.proc.stop()
+    }
+  }
+  return { headers, http10, rows }
+}
+
+// ---------------------------------------------------------------- RSS with live sessions
+
+/** `?jwt=` logins through the gateway (each one creates a session), then the gateway's VmRSS. */
+async function rssWithSessions(upstream: string): Promise<string[]> {
+  const secret = 'bench-rss-jwt-secret-0123456789abcdef'
+  const dbPath = join(tmp, 'rss-sessions.db')
+  const gatehouse = await startGatehouse(tmp, {
+    upstream,
+    session: { storage: 'sqlite', sqlite: { path: dbPath } },
+    extra: { auth: { form: { enabled: true }, jwt: { secret, algorithms: ['HS256'], sources: ['header', 'query:jwt'], issuer: 'bench' } } },
+  })
+  try {
+    const token = await new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('rss').setIssuer('bench').setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret))
+    const cookie = await loginCookie(gatehouse.url)
+    await wrk(`${gatehouse.url}/x`, 2, pinned, { cookie })
+    const idle = rssKiB(gatehouse.proc.pid)
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    const { port } = new URL(gatehouse.url)
+    let created = 0
+    let failed = 0
+    let next = 0
+    const deadline = Date.now() + 240_000
+    const one = () =>
+      new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: `/x?jwt=${token}`, agent, headers: { accept: 'application/json' } }, (res) => {
+          const ok = res.statusCode === 302 && (res.headers['set-cookie'] ?? []).some((c) => c.startsWith('gatehouse_session'))
+          if (ok) created++
+          else failed++
+          res.resume()
+          res.on('end', resolve)
+        })
+        req.on('error', () => {
+          failed++
+          resolve()
+        })
+        req.end()
+      })
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < SESSIONS_FOR_RSS && Date.now() < deadline && failed < 1000) {
+          next++
+          await one()
+        }
+      }),
+    )
+    agent.destroy()
+    const seconds = (performance.now() - t0) / 1000
+    const stored = countSqliteSessions(dbPath)
+    await wrk(`${gatehouse.url}/x`, 3, pinned, { cookie })
+    const full = rssKiB(gatehouse.proc.pid)
+    const tree = processTree(gatehouse.proc.pid)
+    const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`
+    log(`  RSS: ${mib(idle)} idle, ${mib(full)} with ${created} sessions (${stored} stored rows), ${failed} failures, ${seconds.toFixed(0)} s`)
+    return [
+      `## Gateway memory with ${SESSIONS_FOR_RSS.toLocaleString('en')} live sessions (sqlite)`,
+      '',
+      `Sessions created through the gateway itself: \`GET /x?jwt=<HS256 token>\` (a query-parameter JWT login creates a session and answers 302 with its cookie), 64 concurrent clients, ${created.toLocaleString('en')} sessions created in ${seconds.toFixed(0)} s (${failed} other answers or errors${created < SESSIONS_FOR_RSS ? '; stopped early: time bound or failures' : ''}); ${stored === undefined ? 'stored rows not counted' : `${stored.toLocaleString('en')} rows in the session database afterwards`}. VmRSS of the gateway process (${tree.length} process${tree.length > 1 ? 'es in its tree; main only' : ''}), each after 2–3 s of load on one session:`,
+      '',
+      '| state | gateway VmRSS |',
+      '|---|---:|',
+      `| after start + 1 session | ${mib(idle)} |`,
+      `| with ${created.toLocaleString('en')} sessions | ${mib(full)} |`,
+      '',
+    ]
+  } finally {
+    await gatehouse.proc.stop()
+  }
+}
+
+/** Rows in the largest table of the gateway's sqlite file (read-only; no knowledge of its schema needed). */
+function countSqliteSessions(path: string): number | undefined {
+  try {
+    const require = createRequire(import.meta.url)
+    const Database = require('better-sqlite3') as new (path: string, options: { readonly: boolean }) => { prepare(sql: string): { all(): { name: string }[]; get(): { n: number } }; close(): void }
+    const db = new Database(path, { readonly: true })
+    try {
+      const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%session%'`).all()
+      let most = 0
+      for (const { name } of tables) most = Math.max(most, db.prepare(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get().n)
+      return tables.length ? most : undefined
+    } finally {
+      db.close()
+    }
+  } catch {
+    return undefined
+  }
+}
+
+
+// ---------------------------------------------------------------- report
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en')
+
+function summarize(result: CaseResult): { rps: number; min: number; max: number; p50: number; p99: number; errors: number; cpu?: number } {
+  const rps = result.runs.map((r) => r.requestsPerSecond)
+  const cpu = result.runs.map((r) => r.serverCpu).filter((c): c is number => c !== undefined)
+  return {
+    rps: median(rps),
+    min: Math.min(...rps),
+    max: Math.max(...rps),
+    p50: median(result.runs.map((r) => r.p50)),
+    p99: Math.max(...result.runs.map((r) => r.p99)),
+    errors: result.runs.reduce((sum, r) => sum + r.socketErrors + r.non2xx, 0),
+    cpu: cpu.length ? median(cpu) : undefined,
+  }
+}
+
+function table(results: CaseResult[], showCpu: boolean): { lines: string[]; reference?: number } {
+  const ref = results.find((r) => r.reference && r.runs.length)
+  const refRps = ref ? summarize(ref).rps : undefined
+  const lines = [
+    `| stack | req/s median (min–max) | p50 ms | p99 ms | errors | vs reference |${showCpu ? ' server CPU |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|${showCpu ? '---:|' : ''}`,
+  ]
+  for (const r of results) {
+    if (!r.runs.length) {
+      lines.push(`| ${r.name} | ${r.note ?? 'not measured'} | – | – | – | – |${showCpu ? ' – |' : ''}`)
       continue
     }
-    try {
-      const cookie = await loginCookie(started.url)
-      results.push(await measure(`gatehouse, ${name} session`, `${started.url}/x`, { cookie }))
-    } finally {
-      await started.gateway.close()
-    }
+    const s = summarize(r)
+    const range = r.runs.length > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : ''
+    const vs = refRps ? (r.reference ? '**1.00**' : (s.rps / refRps).toFixed(2)) : '–'
+    const name = r.reference ? `**${r.name}** (reference)` : r.name
+    lines.push(`| ${name} | ${fmt(s.rps)}${range} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.errors} | ${vs} |${showCpu ? ` ${s.cpu === undefined ? '–' : `${(s.cpu * 100).toFixed(0)} %`} |` : ''}`)
   }
-  // Per-request credentials (issue 4): a bearer JWT (HS256, EdDSA) and an API key, no session.
-  const ed = generateKeyPairSync('ed25519')
-  const hsSecret = 'bench-jwt-secret-0123456789abcdef0123'
-  const credentialCases: [string, Record<string, unknown>, () => Promise<Record<string, string>>][] = [
-    ['bearer JWT HS256', { jwt: { secret: hsSecret, issuer: 'bench' } }, async () => ({ authorization: `Bearer ${await mint(new TextEncoder().encode(hsSecret), 'HS256')}` })],
-    ['bearer JWT EdDSA', { jwt: { public_key: ed.publicKey.export({ type: 'spki', format: 'pem' }), issuer: 'bench' } }, async () => ({ authorization: `Bearer ${await mint(ed.privateKey, 'EdDSA')}` })],
-    ['API key', { apikey: { keys: [{ key: 'bench-api-key-0123456789', user: 'bot' }] } }, async () => ({ 'x-api-key': 'bench-api-key-0123456789' })],
-  ]
-  for (const [name, auth, headers] of credentialCases) {
-    const started = await startGatewayWith(upstream.url, { storage: 'memory' }, { auth })
-    try {
-      results.push(await measure(`gatehouse, ${name} (per request, no session)`, `${started.url}/x`, await headers()))
-    } finally {
-      await started.gateway.close()
-    }
-  }
-  upstream.stop()
+  return { lines, reference: refRps }
+}
 
-  const scale = quick ? [] : await runScaleCases()
-  const report = render(results, scale)
+function goals(results: CaseResult[]): string[] {
+  const get = (name: string) => {
+    const r = results.find((x) => x.name === name && x.runs.length)
+    return r ? summarize(r) : undefined
+  }
+  const ref = results.find((r) => r.reference && r.runs.length)
+  if (!ref) return ['Goals: not evaluated (the reference did not run).']
+  const refRps = summarize(ref).rps
+  const ratio = (s?: { rps: number }) => (s ? s.rps / refRps : undefined)
+  const mark = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**')
+  const sqlite = get(GH('sqlite'))
+  const express = get(EXPRESS)
+  const viaNginx = get(NGINX_GH)
+  const stores = ['memory', 'sqlite', 'redis', 'postgres', 'cookie'].map((s) => get(GH(s))).filter((s) => s !== undefined)
+  const spread = stores.length > 1 ? Math.max(...stores.map((s) => s.rps)) / Math.min(...stores.map((s) => s.rps)) - 1 : undefined
+  const gatehouseRows = results.filter((r) => r.name.startsWith('Gatehouse') && r.runs.length).map(summarize)
+  const worstP99 = gatehouseRows.length ? Math.max(...gatehouseRows.map((s) => s.p99)) : undefined
+  const errors = gatehouseRows.reduce((sum, s) => sum + s.errors, 0)
+  const x = (n?: number, digits = 2) => (n === undefined ? '–' : n.toFixed(digits))
+  return [
+    '## Issue 8 goals (point 2), from the table above',
+    '',
+    '| goal | measured | |',
+    '|---|---:|---|',
+    `| Gatehouse sqlite ≥ 0.8× reference (aim 1.0×) | ${x(ratio(sqlite))}× | ${mark(sqlite && ratio(sqlite)! >= 0.8)} |`,
+    `| memory / sqlite / redis / postgres / cookie within 10 % (max ÷ min − 1) | ${spread === undefined ? '–' : `${(spread * 100).toFixed(0)} % over ${stores.length} stores`} | ${mark(spread === undefined ? undefined : spread <= 0.1)} |`,
+    `| nginx + auth_request → Gatehouse ≥ 0.9× reference | ${x(ratio(viaNginx))}× | ${mark(viaNginx && ratio(viaNginx)! >= 0.9)} |`,
+    `| Gatehouse sqlite ≥ 5× express peer stack | ${sqlite && express ? `${(sqlite.rps / express.rps).toFixed(1)}×` : '–'} | ${mark(sqlite && express ? sqlite.rps / express.rps >= 5 : undefined)} |`,
+    `| p99 ≤ 20 ms in every Gatehouse case (worst, over all repeats) | ${x(worstP99)} ms | ${mark(worstP99 === undefined ? undefined : worstP99 <= 20)} |`,
+    `| no errors in any Gatehouse case | ${errors} | ${mark(gatehouseRows.length ? errors === 0 : undefined)} |`,
+    '',
+  ]
+}
+
+const GH = (storage: string) => `Gatehouse, ${storage} session${storage === 'sqlite' ? ' (the default)' : ''}`
+const EXPRESS = 'express + express-session (MemoryStore) + http-proxy-middleware (keep-alive agent)'
+const NGINX_GH = 'nginx + `auth_request` → Gatehouse `/_gatehouse/auth` (sqlite)'
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  setup()
+  const startedAt = new Date()
+  const load0 = loadavg()
+  const t0 = performance.now()
+  await benchPasswordHash()
+  for (const url of [redisUrl, postgresUrl]) localOrNote(url)
+
+  // -------- pinned: wrk on core 0, every server process on core 1
+  log(`pinned mode: wrk on core ${LOAD_CORE ?? '(unpinned: fewer than 2 cores)'}, servers on core ${SERVER_CORE ?? '(unpinned)'}`)
+  const results: CaseResult[] = []
+  const upstream = await nodeServer('upstream', 'upstream-process.ts')
+  const upstreamPort = Number(new URL(upstream.url).port)
+  let keepAlive: KeepAliveFinding | undefined
+  try {
+    results.push(await measure('upstream hit directly (node:http)', `${upstream.url}/x`, {}, pinned, upstream.proc.pid))
+
+    const plain = await startNginx(join(tmp, 'nginx-plain'), { workers: 1, upstreamPort, pin: SERVER_CORE })
+    try {
+      results.push(await measure('nginx reverse proxy, no auth', `${plain.url}/x`, {}, pinned, plain.proc.pid))
+    } finally {
+      await plain.proc.stop()
+    }
+
+    const check = await nodeServer('auth check', 'auth-check-process.ts')
+    try {
+      const nginx = await startNginx(join(tmp, 'nginx-check'), { workers: 1, upstreamPort, auth: { port: check.info.port, path: '/check' }, pin: SERVER_CORE })
+      try {
+        const ref = await measure('nginx + `auth_request` → minimal Node cookie check (HMAC cookie + in-process Map)', `${nginx.url}/x`, { cookie: check.info.cookie! }, pinned, check.proc.pid)
+        ref.reference = true
+        results.push(ref)
+      } finally {
+        await nginx.proc.stop()
+      }
+    } catch (error) {
+      results.push(skipped('nginx + `auth_request` → minimal Node cookie check (reference)', error))
+    } finally {
+      await check.proc.stop()
+    }
+
+    try {
+      const express = await nodeServer('express', 'express-process.ts', { UPSTREAM: upstream.url })
+      try {
+        results.push(await measure(EXPRESS, `${express.url}/x`, { cookie: await expressCookie(express.url) }, pinned, express.proc.pid))
+      } finally {
+        await express.proc.stop()
+      }
+    } catch (error) {
+      results.push(skipped(EXPRESS, error))
+    }
+
+    for (const [label, session, cleanup] of storages()) {
+      const url = label === 'redis' ? redisUrl : label === 'postgres' ? postgresUrl : undefined
+      const refused = url ? localOrNote(url) : undefined
+      if (refused) {
+        results.push(skipped(GH(label), refused))
+        continue
+      }
+      let gatehouse
+      try {
+        gatehouse = await startGatehouse(tmp, { upstream: upstream.url, session, pin: SERVER_CORE })
+      } catch (error) {
+        results.push(skipped(GH(label), `gateway did not start: ${(error as Error).message.split('\n').slice(0, 3).join(' / ')}`))
+        await cleanup?.().catch((e: Error) => log(`  cleanup: ${e.message}`))
+        continue
+      }
+      try {
+        const cookie = await loginCookie(gatehouse.url)
+        results.push(await measure(GH(label), `${gatehouse.url}/x`, { cookie }, pinned, gatehouse.proc.pid))
+        if (label === 'sqlite') {
+          // The same gateway as nginx's auth_request endpoint.
+          const nginx = await startNginx(join(tmp, 'nginx-gatehouse'), { workers: 1, upstreamPort, auth: { port: Number(new URL(gatehouse.url).port), path: '/_gatehouse/auth' }, pin: SERVER_CORE })
+          try {
+            results.push(await measure(NGINX_GH, `${nginx.url}/x`, { cookie }, pinned, gatehouse.proc.pid))
+          } catch (error) {
+            results.push(skipped(NGINX_GH, error))
+          } finally {
+            await nginx.proc.stop()
+          }
+          keepAlive = await keepAliveCheck(upstream.url, gatehouse, cookie).catch((error: Error) => {
+            log(`  keep-alive check failed: ${error.message}`)
+            return undefined
+          })
+        }
+      } catch (error) {
+        results.push(skipped(GH(label), error))
+      } finally {
+        await gatehouse.proc.stop()
+        await cleanup?.().catch((e: Error) => log(`  cleanup: ${e.message}`))
+      }
+    }
+
+    // Per-request credentials, no session.
+    const ed = generateKeyPairSync('ed25519')
+    const apiKey = 'bench-api-key-0123456789abcdef'
+    const credentialCases: [string, Record<string, unknown>, () => Promise<Record<string, string>>][] = [
+      ['Gatehouse, bearer JWT (EdDSA, per request, no session)', { jwt: { public_key: ed.publicKey.export({ type: 'spki', format: 'pem' }), algorithms: ['EdDSA'], issuer: 'bench' } }, async () => ({ authorization: `Bearer ${await mint(ed.privateKey, 'EdDSA')}` })],
+      ['Gatehouse, API key (per request, no session)', { apikey: { keys: [{ key: apiKey, user: 'bot', roles: ['bench'] }] } }, async () => ({ 'x-api-key': apiKey })],
+    ]
+    for (const [name, auth, headers] of credentialCases) {
+      try {
+        const gatehouse = await startGatehouse(tmp, { upstream: upstream.url, session: { storage: 'sqlite', sqlite: { path: join(tmp, 'credentials.db') } }, extra: { auth }, pin: SERVER_CORE })
+        try {
+          results.push(await measure(name, `${gatehouse.url}/x`, await headers(), pinned, gatehouse.proc.pid))
+        } finally {
+          await gatehouse.proc.stop()
+        }
+      } catch (error) {
+        results.push(skipped(name, error))
+      }
+    }
+  } finally {
+    await upstream.proc.stop()
+  }
+
+  // -------- unpinned, several workers
+  log('unpinned multi-worker mode')
+  const multi: CaseResult[] = []
+  const freeUpstream = await nodeServer('upstream (unpinned)', 'upstream-process.ts', {}, undefined)
+  const freeUpstreamPort = Number(new URL(freeUpstream.url).port)
+  let workerNote = ''
+  try {
+    const check = await nodeServer('auth check (unpinned)', 'auth-check-process.ts', {}, undefined)
+    try {
+      const nginx = await startNginx(join(tmp, 'nginx-check-2'), { workers: 2, upstreamPort: freeUpstreamPort, auth: { port: check.info.port, path: '/check' } })
+      try {
+        const ref = await measure('nginx (2 workers) + `auth_request` → minimal Node cookie check', `${nginx.url}/x`, { cookie: check.info.cookie! }, unpinned)
+        ref.reference = true
+        multi.push(ref)
+      } finally {
+        await nginx.proc.stop()
+      }
+    } catch (error) {
+      multi.push(skipped('nginx (2 workers) + `auth_request` → minimal Node cookie check', error))
+    } finally {
+      await check.proc.stop()
+    }
+    for (const workers of [1, 2]) {
+      const name = `Gatehouse, sqlite session, \`workers: ${workers}\``
+      let gatehouse
+      try {
+        gatehouse = await startGatehouse(tmp, { upstream: freeUpstream.url, session: { storage: 'sqlite', sqlite: { path: join(tmp, `workers-${workers}.db`) } }, extra: { workers } })
+      } catch (error) {
+        const message = (error as Error).message
+        multi.push(skipped(name, /workers/i.test(message) ? 'skipped: workers not supported' : `gateway did not start: ${message.split('\n').slice(0, 3).join(' / ')}`))
+        continue
+      }
+      try {
+        const processes = processTree(gatehouse.proc.pid).length
+        if (workers > 1) workerNote = `With \`workers: 2\` the gateway's process tree had ${processes} processes.`
+        multi.push(await measure(name, `${gatehouse.url}/x`, { cookie: await loginCookie(gatehouse.url) }, unpinned))
+      } catch (error) {
+        multi.push(skipped(name, error))
+      } finally {
+        await gatehouse.proc.stop()
+      }
+    }
+  } finally {
+    await freeUpstream.proc.stop()
+  }
+
+  let rss: string[] = []
+  const rssUpstream = await nodeServer('upstream (rss)', 'upstream-process.ts', {}, SERVER_CORE)
+  try {
+    log(`RSS with ${SESSIONS_FOR_RSS} sessions`)
+    rss = await rssWithSessions(rssUpstream.url)
+  } catch (error) {
+    rss = ['## Gateway memory with live sessions', '', `Not measured: ${(error as Error).message.split('\n')[0]}`, '']
+  } finally {
+    await rssUpstream.proc.stop()
+  }
+
+  let scale: string[] = []
+  if (!quick) {
+    log('store scale cases (bench/scale.ts)')
+    try {
+      const { runScaleCases } = await import('./scale.js')
+      scale = await runScaleCases()
+    } catch (error) {
+      scale = ['## Store scale', '', `runScaleCases() failed: ${(error as Error).message.split('\n')[0]}`]
+    }
+  }
+
+  const minutes = (performance.now() - t0) / 60_000
+  const pinnedTable = table(results, true)
+  const multiTable = table(multi, false)
+  const sqlite = results.find((r) => r.name === GH('sqlite') && r.runs.length)
+  const express = results.find((r) => r.name === EXPRESS && r.runs.length)
+  const load1 = loadavg()
+  const report = [
+    '# Gatehouse benchmark',
+    '',
+    `${startedAt.toISOString()}${quick ? ' · **--quick** (1 repeat of 3 s: a smoke run, not a measurement)' : ''} · ${machine().join(' · ')} · load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end · ${minutes.toFixed(1)} min`,
+    '',
+    `Method: everything on 127.0.0.1, started and stopped by \`npm run bench\`. Pinned mode: \`taskset -c ${LOAD_CORE ?? '-'} wrk -t1 -c50 -d${pinned.seconds}s --latency\`; every server process (upstream, nginx with \`worker_processes 1\`, the Node auth check, express, Gatehouse) under \`taskset -c ${SERVER_CORE ?? '-'}\`; the Redis and PostgreSQL servers are the machine's own services and are not pinned. nginx talks HTTP/1.1 with keep-alive (\`keepalive 64\`) to every Node backend. Each case: a ${pinned.warmupSeconds} s warm-up, then ${pinned.repeats} × ${pinned.seconds} s; req/s is the median (min–max) of the repeats, p50 the median of the repeats' p50, p99 the worst repeat's p99 (from wrk's latency distribution); errors = socket errors + non-2xx answers over all repeats (an answer is also checked to be 2xx before and after each case). Every request carries a valid credential. "vs reference" divides by nginx + \`auth_request\` → minimal Node check in this same run. Server CPU: CPU time of the process tree serving the case (the Node process; nginx rows: the upstream or auth check, or Gatehouse) per second of wall time, 100 % = the whole core.`,
+    '',
+    '## Pinned: one core for wrk, one core for all servers',
+    '',
+    ...pinnedTable.lines,
+    '',
+    sqlite && express ? `Express ratio: Gatehouse (sqlite) does ${(summarize(sqlite).rps / summarize(express).rps).toFixed(1)}× the req/s of express + express-session + http-proxy-middleware.` : 'Express ratio: not measured.',
+    '',
+    ...goals(results),
+    '## Unpinned, several workers',
+    '',
+    `wrk \`-t2 -c50\` unpinned; nginx \`worker_processes 2\`; the upstream and the Node auth check are single processes; nothing pinned, so load generator and servers share both cores. ${workerNote}`,
+    '',
+    ...multiTable.lines,
+    '',
+    ...(keepAlive
+      ? [
+          '## Keep-alive between nginx and Gatehouse',
+          '',
+          'nginx `auth_request` → Gatehouse `/_gatehouse/auth` (sqlite), pinned as above, one 3 s run each. TIME_WAIT sockets are counted on the side that closed the connection first: "nginx side" = nginx closed it, "gateway side" = Gatehouse closed it.',
+          '',
+          '| nginx upstream keep-alive | req/s | p99 ms | Gatehouse CPU | connections to Gatehouse (peak) | closed by nginx | closed by Gatehouse | requests |',
+          '|---|---:|---:|---:|---:|---:|---:|---:|',
+          ...keepAlive.rows,
+          '',
+          'What Gatehouse answers on `/_gatehouse/auth` over HTTP/1.1 (status line and headers):',
+          '',
+          '```',
+          keepAlive.headers.replace(/(set-cookie:[^\n]*=)[^;\n]+/gi, '$1…'),
+          '```',
+          '',
+          'and over HTTP/1.0 without `Connection: keep-alive` (what nginx sends without `proxy_http_version 1.1`):',
+          '',
+          '```',
+          keepAlive.http10.replace(/(set-cookie:[^\n]*=)[^;\n]+/gi, '$1…'),
+          '```',
+          '',
+        ]
+      : []),
+    ...rss,
+    ...scale,
+    '',
+  ].join('\n')
   process.stdout.write(report)
-  if (!quick) writeFileSync('bench/results.md', report)
+  // A smoke run does not overwrite the last real measurement.
+  if (!quick) {
+    writeFileSync(join(ROOT, 'bench', 'results.md'), report)
+    log('wrote bench/results.md')
+  }
 }
 
 function mint(key: KeyObject | Uint8Array, alg: string): Promise<string> {
   return new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg }).setSubject('bench').setIssuer('bench').setIssuedAt().setExpirationTime('2h').sign(key)
 }
 
-function render(results: LoadResult[], scale: string[]): string {
-  const direct = results[0]!.requestsPerSecond
-  const peer = results[1]!.requestsPerSecond
-  const rows = results.map((r) =>
-    r.note
-      ? `| ${r.name} | – | – | – | – | – | ${r.note} |`
-      : `| ${r.name} | ${r.requestsPerSecond.toLocaleString('en')} | ${r.p50} | ${r.p99} | ${(r.requestsPerSecond / direct).toFixed(2)} | ${(r.requestsPerSecond / peer).toFixed(2)} | ${r.errors ? `${r.errors} errors` : ''} |`,
-  )
-  return [
-    `# Gatehouse benchmark`,
-    '',
-    `${new Date().toISOString()} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · Node ${process.version} · autocannon (own process), ${CONNECTIONS} connections, ${DURATION}s per case; upstream in its own process; everything on the same machine, 127.0.0.1.`,
-    '',
-    '| case | req/s | p50 ms | p99 ms | vs direct | vs bare proxy | note |',
-    '|---|---:|---:|---:|---:|---:|---|',
-    ...rows,
-    '',
-    ...scale,
-    '',
-  ].join('\n')
+let stopping = false
+async function finish(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true
+    await stopAll()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  process.exit(code)
 }
-
+process.on('SIGINT', () => void finish(130))
+process.on('SIGTERM', () => void finish(143))
 main().then(
-  () => process.exit(0),
+  () => finish(0),
   (error) => {
     console.error(error)
-    process.exit(1)
+    return finish(1)
   },
 )

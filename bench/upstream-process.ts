@@ -1,4 +1,5 @@
 // The benchmark upstream, in its own process: tiny fixed body, keep-alive, no work.
+// Prints {"port": N} on stdout once it listens on 127.0.0.1.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -7,5 +8,7 @@ const server = createServer((_req, res) => {
   res.end('ok')
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }))
-process.on('disconnect', () => process.exit(0))
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n')
+})
+process.on('SIGTERM', () => process.exit(0))
