@@ -94,4 +94,55 @@ describe('read cache for network stores', () => {
     await store.load(token)
     assert.equal(backend.reads(), 2)
   })
+
+  test('a record read before an invalidation and stored after it is not cached (fill race)', async () => {
+    const clock = new ManualClock()
+    const backend = countingRecords()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const getRecord = backend.records.getRecord
+    let hold = false
+    backend.records.getRecord = async (id, now) => {
+      const session = await getRecord(id, now)
+      if (hold) await gate
+      return session
+    }
+    const store = createServerSideStore(backend.records, keys, clock, { cacheTtlMs: 60_000 })
+    const { token, session } = await store.create(fields(clock.now()), { now: clock.now() })
+    hold = true
+    const slow = store.load(token) // read done, reply held back
+    await new Promise((resolve) => setImmediate(resolve))
+    await backend.records.remove([session.id]) // another process logs out…
+    backend.invalidate([session.id]) // …and its invalidation arrives before the slow read ends
+    release()
+    assert.ok(await slow, 'the read in flight answers with what it read')
+    hold = false
+    assert.equal(await store.load(token), null, 'but it was not cached')
+  })
+
+  test('a backend whose invalidation channel is down (freshen false) is read every time', async () => {
+    const clock = new ManualClock()
+    const backend = countingRecords()
+    let up = true
+    backend.records.freshen = () => up
+    const store = createServerSideStore(backend.records, keys, clock, { cacheTtlMs: 60_000 })
+    const { token } = await store.create(fields(clock.now()), { now: clock.now() })
+    await store.load(token)
+    await store.load(token)
+    assert.equal(backend.reads(), 1)
+    up = false
+    await store.load(token)
+    await store.load(token)
+    assert.equal(backend.reads(), 3)
+  })
+
+  test('a forged or unknown cookie is never served, whatever was cached', async () => {
+    const clock = new ManualClock()
+    const backend = countingRecords()
+    const store = createServerSideStore(backend.records, keys, clock, { cacheTtlMs: 60_000 })
+    const { token } = await store.create(fields(clock.now()), { now: clock.now() })
+    assert.ok(await store.load(token))
+    assert.equal(await store.load(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A')), null)
+    assert.equal(await store.load(`x${token}`), null)
+  })
 })

@@ -35,7 +35,9 @@ const ALL = '*'
  * LOG_KEEP entries; a reader that fell further behind drops its whole cache. Cleanup of
  * expired records logs nothing: an expired record is refused by the session policy anyway.
  */
-export function createSqliteStore(path: string): RecordStore {
+export function createSqliteStore(path: string, options: { logKeep?: number } = {}): RecordStore {
+  const logKeep = options.logKeep ?? LOG_KEEP
+  const trimEvery = Math.min(LOG_TRIM_EVERY, logKeep)
   let db: Database.Database
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -92,9 +94,9 @@ export function createSqliteStore(path: string): RecordStore {
   const logInvalidation = (ids: readonly string[]) => {
     for (const id of ids) {
       const seq = Number(statements.log.run(id).lastInsertRowid)
-      if (seq % LOG_TRIM_EVERY === 0 && seq > LOG_KEEP) {
-        statements.trimLog.run(seq - LOG_KEEP)
-        statements.setTrimmedThrough.run(seq - LOG_KEEP)
+      if (seq % trimEvery === 0 && seq > logKeep) {
+        statements.trimLog.run(seq - logKeep)
+        statements.setTrimmedThrough.run(seq - logKeep)
       }
     }
   }
