@@ -4,7 +4,7 @@ export type { Reason } from './reasons.js'
 
 /**
  * Every failure Gatehouse reports on purpose is a GatehouseError with a stable `code`
- * and the HTTP status it maps to. `server/error-handler.ts` is the only place that turns
+ * and the HTTP status it maps to. `error-response.ts` is the only place that turns
  * them into responses; docs/errors.md lists them (test/errors.test.ts keeps both in sync).
  */
 export class GatehouseError extends Error {

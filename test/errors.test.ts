@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { errorClasses } from '../src/errors.js'
 import { REASONS } from '../src/reasons.js'
-import { errorResponse } from '../src/server/error-handler.js'
+import { errorResponse } from '../src/error-response.js'
 
 const docs = readFileSync('docs/errors.md', 'utf8')
 

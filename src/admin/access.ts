@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { authorizationValue } from '../auth/request-parts.js'
 import { Forbidden, Unauthenticated } from '../errors.js'
-import type { Authentication } from '../server/authenticate.js'
-import type { GatewayContext } from '../server/context.js'
-import { originAllowed } from '../server/origin.js'
+import { authorizationValue } from '../http/request-parts.js'
+import type { Identify } from '../pipeline/identify.js'
+import type { RedirectPolicy } from '../pipeline/redirect-policy.js'
 
 export interface AdminActor {
   /** Who acts, for the audit log: `token` or the session's user. */
@@ -13,14 +12,21 @@ export interface AdminActor {
   readonly sessionId: string | null
 }
 
+export interface AdminAccessDeps {
+  /** `admin.token`: a bearer token for scripts. */
+  readonly token?: string | undefined
+  /** `admin.roles`: session roles that may administer. */
+  readonly roles: readonly string[]
+  readonly identify: Identify
+  readonly redirects: RedirectPolicy
+}
+
 /**
  * Admin access: `Authorization: Bearer <admin.token>` (compared in constant time), or a
  * session whose roles include one of `admin.roles`. Writes by cookie must come from this origin.
  */
-export function createAdminAccess(ctx: GatewayContext, auth: Authentication) {
-  const token = ctx.config.admin.token
-  const tokenDigest = token ? createHash('sha256').update(token).digest() : undefined
-  const roles = ctx.config.admin.roles
+export function createAdminAccess(deps: AdminAccessDeps) {
+  const tokenDigest = deps.token ? createHash('sha256').update(deps.token).digest() : undefined
 
   return async function requireAdmin(request: FastifyRequest, reply: FastifyReply, write: boolean): Promise<AdminActor> {
     const presented = authorizationValue(request.headers, 'Bearer')
@@ -29,10 +35,13 @@ export function createAdminAccess(ctx: GatewayContext, auth: Authentication) {
       if (timingSafeEqual(digest, tokenDigest)) return { name: 'token', sessionId: null }
       throw new Unauthenticated('invalid admin token', { reason: 'bad_admin_token' })
     }
-    const caller = await auth.identify(request, reply, ['session'])
+    const setCookie: string[] = []
+    const caller = await deps.identify({ method: request.method, url: request.url, headers: request.headers, ip: request.ip }, setCookie, ['session']).finally(() => {
+      if (setCookie.length > 0) reply.header('set-cookie', setCookie)
+    })
     if (!caller?.session) throw new Unauthenticated('admin authentication required', { reason: 'no_credentials' })
-    if (!caller.identity.roles.some((role) => roles.includes(role))) throw new Forbidden('admin role required', { reason: 'not_admin' })
-    if (write && !originAllowed(request, ctx)) throw new Forbidden('cross-origin admin write refused', { reason: 'bad_origin' })
+    if (!caller.identity.roles.some((role) => deps.roles.includes(role))) throw new Forbidden('admin role required', { reason: 'not_admin' })
+    if (write && !deps.redirects.originAllowed(request.headers)) throw new Forbidden('cross-origin admin write refused', { reason: 'bad_origin' })
     return { name: caller.identity.user, sessionId: caller.session.id }
   }
 }

@@ -3,10 +3,9 @@ import { z } from 'zod'
 import { BadRequest, RouteNotFound, StorageNotListable } from '../errors.js'
 import type { Session } from '../session/session.js'
 import type { SessionAdmin, SessionFilter } from '../session/store/store.js'
-import { audit } from '../server/audit.js'
-import type { Authentication } from '../server/authenticate.js'
-import type { GatewayContext } from '../server/context.js'
-import { createAdminAccess } from './access.js'
+import { audit } from '../telemetry/audit.js'
+import type { Logger } from '../telemetry/logger.js'
+import { createAdminAccess, type AdminAccessDeps } from './access.js'
 import { registerAdminPage } from './page/serve.js'
 
 const invalidateBody = z.discriminatedUnion('match', [
@@ -40,11 +39,20 @@ export function describeForAdmin(session: Session, currentId: string | null) {
 }
 
 /** Kibana's session management API under `<prefix>/admin/`, plus the admin page. */
-export async function registerAdmin(app: FastifyInstance, ctx: GatewayContext, auth: Authentication): Promise<void> {
-  const base = `${ctx.prefix}/admin`
-  const requireAdmin = createAdminAccess(ctx, auth)
+export interface AdminDeps extends AdminAccessDeps {
+  /** `<prefix>/admin`. */
+  readonly base: string
+  /** Absent on cookie storage. */
+  readonly sessions: SessionAdmin | undefined
+  readonly log: Logger
+  readonly pageHeaders: Record<string, string>
+}
+
+export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { base, log } = deps
+  const requireAdmin = createAdminAccess(deps)
   const store = (): SessionAdmin => {
-    const admin = ctx.manager.store.admin
+    const admin = deps.sessions
     if (!admin) {
       throw new StorageNotListable('session.storage is "cookie": sessions live only in browsers, so they cannot be listed or revoked server side', { reason: 'cookie_storage' })
     }
@@ -58,7 +66,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: GatewayContext, a
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadRequest('limit must be an integer from 1 to 1000', { reason: 'bad_limit' })
     const filter = parseProvider(query.provider)
     const page = await store().list({ user: query.username || undefined, provider: filter, limit, cursor: query.cursor || undefined })
-    audit(ctx.log, 'admin_list_sessions', { actor: actor.name, username: query.username ?? null, count: page.sessions.length })
+    audit(log, 'admin_list_sessions', { actor: actor.name, username: query.username ?? null, count: page.sessions.length })
     return reply.header('cache-control', 'no-store').send({ sessions: page.sessions.map((s) => describeForAdmin(s, actor.sessionId)), next_cursor: page.nextCursor })
   })
 
@@ -70,7 +78,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: GatewayContext, a
     }
     const filter: SessionFilter = parsed.data.match === 'all' ? {} : { user: parsed.data.query.username, provider: parsed.data.query.provider }
     const total = await store().removeMatching(filter)
-    audit(ctx.log, 'admin_invalidate_sessions', { actor: actor.name, match: parsed.data.match, filter, total })
+    audit(log, 'admin_invalidate_sessions', { actor: actor.name, match: parsed.data.match, filter, total })
     return reply.send({ total })
   })
 
@@ -80,11 +88,11 @@ export async function registerAdmin(app: FastifyInstance, ctx: GatewayContext, a
     if (!/^[0-9a-f]{64}$/.test(id)) throw new RouteNotFound('no such session', { reason: 'unknown_session' })
     const total = await store().remove([id])
     if (total === 0) throw new RouteNotFound('no such session', { reason: 'unknown_session' })
-    audit(ctx.log, 'admin_delete_session', { actor: actor.name, session: id.slice(0, 12) })
+    audit(log, 'admin_delete_session', { actor: actor.name, session: id.slice(0, 12) })
     return reply.send({ total })
   })
 
-  registerAdminPage(app, ctx, base)
+  registerAdminPage(app, base, deps.pageHeaders)
 }
 
 /** `provider=jwt` or `provider=jwt:issuer-name`. */

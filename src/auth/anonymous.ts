@@ -11,6 +11,7 @@ export function createAnonymousAuthenticator(config: Config): Authenticator {
   return {
     name: 'anonymous',
     type: 'anonymous',
+    credentials: {},
     async authenticate() {
       return { identity, startSession: false }
     },

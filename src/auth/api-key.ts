@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js'
 import { CredentialsRejected } from '../errors.js'
 import type { Identity } from '../identity.js'
 import type { Authenticator } from './authenticator.js'
-import { queryOf } from './request-parts.js'
+import { queryOf } from '../http/request-parts.js'
 
 /** Longer values are refused unhashed: no key is that long, and hashing megabytes is a DoS lever. */
 const MAX_KEY_LENGTH = 1024
@@ -25,6 +25,7 @@ export function createApiKeyAuthenticator(config: Config): Authenticator {
   return {
     name: 'apikey',
     type: 'apikey',
+    credentials: { headers: header ? [header] : [], queryParams: apikey.query ? [apikey.query] : [] },
     async authenticate(request) {
       let presented: string | undefined
       if (header) {

@@ -1,14 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { RequestView } from '../http/request-view.js'
 import type { Identity } from '../identity.js'
 
 /** What an authenticator may look at: the request line and headers, nothing it could consume. */
-export interface AuthRequest {
-  readonly method: string
-  /** Path and query as received. */
-  readonly url: string
-  readonly headers: IncomingHttpHeaders
-  readonly ip: string
-}
+export type AuthRequest = RequestView
 
 export interface AuthSuccess {
   readonly identity: Identity
@@ -16,6 +10,24 @@ export interface AuthSuccess {
   readonly startSession: boolean
   /** Answer with a 302 here instead of proxying (a token in the URL is moved into a session cookie). */
   readonly redirectTo?: string | undefined
+}
+
+/**
+ * Where a method reads its credential. The gateway derives from these what it never forwards
+ * upstream, so a new method cannot leak its credential by forgetting to strip it.
+ */
+export interface CredentialLocations {
+  /** Request headers (any case); dropped from every proxied request. */
+  readonly headers?: readonly string[]
+  /** Cookies; dropped from every proxied request. */
+  readonly cookies?: readonly string[]
+  /** Query parameters; removed from the URL the upstream, logs and `rd` see. */
+  readonly queryParams?: readonly string[]
+  /**
+   * `Authorization` schemes (lower case) the method verifies; such a header is dropped once the
+   * gateway identified the caller (on `auth: none` routes it stays the upstream's business).
+   */
+  readonly authorizationSchemes?: readonly string[]
 }
 
 /**
@@ -27,5 +39,7 @@ export interface Authenticator {
   /** One of the route `methods` names: jwt, apikey, basic, external_basic, anonymous. */
   readonly name: string
   readonly type: string
+  /** Where its credential travels; see CredentialLocations. */
+  readonly credentials: CredentialLocations
   authenticate(request: AuthRequest): Promise<AuthSuccess | null>
 }

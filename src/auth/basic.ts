@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js'
 import { CredentialsRejected } from '../errors.js'
 import type { Authenticator } from './authenticator.js'
 import { CredentialCache } from './credential-cache.js'
-import { authorizationValue, decodeBasic } from './request-parts.js'
+import { authorizationValue, decodeBasic } from '../http/request-parts.js'
 import type { UserDirectory } from './users.js'
 
 /**
@@ -14,6 +14,7 @@ export function createBasicAuthenticator(users: UserDirectory, clock: Clock, opt
   return {
     name: 'basic',
     type: 'basic',
+    credentials: { authorizationSchemes: ['basic'] },
     async authenticate(request) {
       const value = authorizationValue(request.headers, 'Basic')
       if (value === undefined) return null

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js'
 import { AuthServiceUnavailable, CredentialsRejected } from '../errors.js'
 import type { Authenticator } from './authenticator.js'
 import { CredentialCache } from './credential-cache.js'
-import { authorizationValue, decodeBasic, isSafeName } from './request-parts.js'
+import { authorizationValue, decodeBasic, isSafeName } from '../http/request-parts.js'
 
 export interface ExternalBasicOptions {
   url: string
@@ -22,6 +22,7 @@ export function createExternalBasicAuthenticator(options: ExternalBasicOptions, 
   return {
     name: 'external_basic',
     type: 'external_basic',
+    credentials: { authorizationSchemes: ['basic'] },
     async authenticate(request) {
       const value = authorizationValue(request.headers, 'Basic')
       if (value === undefined) return null

@@ -1,7 +1,7 @@
 import type { JwtConfig } from '../config/schema.js'
 import { CredentialsRejected, type Reason } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { isSafeName, isSafeRole } from './request-parts.js'
+import { isSafeName, isSafeRole } from '../http/request-parts.js'
 import type { UserDirectory } from './users.js'
 
 /** Where a JWT may come from: `header` (Authorization: Bearer), `cookie:<name>`, `query:<param>`. */

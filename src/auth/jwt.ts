@@ -4,12 +4,12 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
 import { AuthServiceUnavailable, GatehouseError, type Reason } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { readCookie } from '../session/cookie.js'
+import { readCookie } from '../http/cookies.js'
 import type { Authenticator } from './authenticator.js'
 import { CredentialCache } from './credential-cache.js'
 import { identityFromClaims, parseSources, rejectToken, type Claims } from './jwt-claims.js'
 import { algorithmsFor, loadVerificationKey } from './jwt-keys.js'
-import { authorizationValue, queryOf, withoutQueryParams } from './request-parts.js'
+import { authorizationValue, queryOf, withoutQueryParams } from '../http/request-parts.js'
 import type { UserDirectory } from './users.js'
 
 // The only module that imports jose: every JOSE operation (verify, JWKS, sign, JWK export) is here.
@@ -71,6 +71,11 @@ export function createJwtAuthenticator(config: Config, users: UserDirectory, clo
   return {
     name: 'jwt',
     type: 'jwt',
+    credentials: {
+      cookies: sources.flatMap((s) => (s.kind === 'cookie' ? [s.name] : [])),
+      queryParams: queryNames,
+      authorizationSchemes: sources.some((s) => s.kind === 'header') ? ['bearer'] : [],
+    },
     async authenticate(request) {
       // Sources in configured order; the first one that carries a token decides (one verify at most).
       for (const source of sources) {
@@ -123,21 +128,6 @@ function translate(error: unknown, header: ProtectedHeaderParameters): Error {
     return rejectToken(header.kid === undefined ? 'missing_kid' : 'unknown_kid')
   }
   return rejectToken('malformed_token')
-}
-
-/** Query parameter names that carry JWTs: they never reach the upstream. */
-export function jwtQueryParams(config: Config): string[] {
-  return config.auth.jwt ? parseSources(config.auth.jwt.sources).flatMap((s) => (s.kind === 'query' ? [s.name] : [])) : []
-}
-
-/** Cookie names that carry JWTs: credentials, so they never reach the upstream either. */
-export function jwtCookieNames(config: Config): string[] {
-  return config.auth.jwt ? parseSources(config.auth.jwt.sources).flatMap((s) => (s.kind === 'cookie' ? [s.name] : [])) : []
-}
-
-/** Whether bearer tokens in `Authorization` are the gateway's to verify (and so not the upstream's to see). */
-export function jwtUsesHeader(config: Config): boolean {
-  return config.auth.jwt?.sources.includes('header') ?? false
 }
 
 /**

@@ -38,3 +38,19 @@ export function hostAllowed(url: URL, ownHosts: readonly string[], allowed: read
     return rule === host || rule === hostname
   })
 }
+
+/**
+ * For state-changing requests: an Origin header, when the browser sends one, must be one of
+ * `ownHosts` or allowed. No Origin (curl, server-to-server) passes; `Origin: null` does not.
+ */
+export function originAllowed(origin: string | undefined, ownHosts: readonly string[], allowed: readonly string[]): boolean {
+  if (origin === undefined) return true
+  if (origin === 'null') return false
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return false
+  }
+  return hostAllowed(url, ownHosts, allowed)
+}

@@ -1,9 +1,11 @@
 import type { Config, RouteConfig, UpstreamConfig } from '../config/schema.js'
 import { BadRequest, RouteNotFound } from '../errors.js'
+import { underPrefix } from '../http/paths.js'
 
 export interface Route {
   readonly path: string
-  readonly upstream: UpstreamConfig
+  /** Absent only on the fallback route forward-auth uses for URLs the gateway does not route. */
+  readonly upstream?: UpstreamConfig | undefined
   readonly auth: RouteConfig['auth']
   readonly methods?: readonly string[] | undefined
   readonly roles?: readonly string[] | undefined
@@ -11,8 +13,10 @@ export interface Route {
 }
 
 export interface Router {
-  /** The route for a raw request URL. Throws BadRequest for paths that could mean two things. */
+  /** The route for a raw request URL. Throws BadRequest for paths that could mean two things, RouteNotFound when none matches. */
   match(rawUrl: string): Route
+  /** Like match, but undefined when no route matches. */
+  find(rawUrl: string): Route | undefined
 }
 
 /**
@@ -34,26 +38,26 @@ export function createRouter(config: Config): Router {
 
   const lookup = (path: string): Route | undefined => routes.find((route) => underPrefix(path, route.path))
 
+  const find = (rawUrl: string): Route | undefined => {
+    const query = rawUrl.indexOf('?')
+    const raw = query === -1 ? rawUrl : rawUrl.slice(0, query)
+    const readings = pathReadings(raw)
+    const found = lookup(readings[0]!)
+    for (let i = 1; i < readings.length; i++) {
+      if (lookup(readings[i]!) !== found) throw new BadRequest('ambiguous request path', { reason: 'ambiguous_path' })
+    }
+    return found
+  }
   return {
+    find,
     match(rawUrl) {
-      const query = rawUrl.indexOf('?')
-      const raw = query === -1 ? rawUrl : rawUrl.slice(0, query)
-      const readings = pathReadings(raw)
-      const found = lookup(readings[0]!)
-      for (let i = 1; i < readings.length; i++) {
-        if (lookup(readings[i]!) !== found) throw new BadRequest('ambiguous request path', { reason: 'ambiguous_path' })
-      }
+      const found = find(rawUrl)
       if (!found) throw new RouteNotFound('no route for this path', { reason: 'no_route' })
       return found
     },
   }
 }
 
-export function underPrefix(path: string, prefix: string): boolean {
-  if (prefix === '/') return true
-  if (!path.startsWith(prefix)) return false
-  return path.length === prefix.length || prefix.endsWith('/') || path[prefix.length] === '/'
-}
 
 const NEEDS_CARE = /[%\\]|\/\/|\/\.|^[^/]/
 

@@ -1,29 +1,39 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { registerAdmin } from '../admin/routes.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import { createAuthenticators } from '../auth/index.js'
 import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
-import type { Authenticator } from '../auth/authenticator.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
+import { frameAncestorsDirective, pageSecurityHeaders } from '../http/page-headers.js'
+import { underPrefix } from '../http/paths.js'
+import { pathOf } from '../http/request-view.js'
+import { consumedCredentials } from '../pipeline/credentials.js'
+import { createIdentify } from '../pipeline/identify.js'
+import { createLogout } from '../pipeline/logout.js'
+import { createPipeline } from '../pipeline/pipeline.js'
+import { createRedirectPolicy } from '../pipeline/redirect-policy.js'
+import { createRouter } from '../pipeline/router.js'
+import { createProxyHandler } from '../proxy/handler.js'
 import { createHeaderRewriter } from '../proxy/identity-headers.js'
-import { registerProxy } from '../proxy/forward.js'
-import { createRouter } from '../proxy/rules.js'
+import { createUpstreamPools } from '../proxy/upstream-pool.js'
+import { BrowserSessions } from '../session/browser-sessions.js'
 import { startCleanup } from '../session/cleanup.js'
 import { SessionManager, policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
-import { audit } from './audit.js'
-import { createAuthentication } from './authenticate.js'
-import { pathOf, type GatewayContext } from './context.js'
-import { StoreHealth, installErrorHandler } from './error-handler.js'
-import { createLogger, type Logger } from './logger.js'
-import { createMetrics } from './metrics.js'
+import { audit } from '../telemetry/audit.js'
+import { createLogger, type Logger } from '../telemetry/logger.js'
+import { createMetrics, type Metrics } from '../telemetry/metrics.js'
+import { createRequestLog } from '../telemetry/request-log.js'
+import { StoreHealth } from '../telemetry/store-health.js'
+import { installErrorHandler } from './error-handler.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
-import { createLogout } from './logout.js'
 import { registerLogoutRoutes } from './routes/logout.js'
-import { registerAdmin } from '../admin/routes.js'
 import { registerSessionRoutes } from './routes/session.js'
 
 export interface GatewayDeps {
@@ -36,19 +46,32 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
+  /** Serves the gateway's own endpoints; its server also carries the proxy (see buildGateway). */
   readonly app: FastifyInstance
-  readonly context: GatewayContext
-  /** Stops timers, the HTTP server and the store. */
+  readonly config: Config
+  readonly log: Logger
+  readonly store: SessionStore
+  readonly metrics: Metrics
+  /** Stops accepting, lets requests in flight finish, then stops timers, upstream pools and the store. */
   close(): Promise<void>
 }
 
-/** Builds the whole gateway without listening: config in, Fastify instance out. */
+/**
+ * Builds the whole gateway without listening: config in, one HTTP server out. The composition
+ * root: every module gets only what it uses.
+ *
+ * Proxied requests — the hot path — go from node:http straight into the pipeline and an undici
+ * pool; only the gateway's own endpoints (under `endpoints.prefix`, and the logout path) go
+ * through Fastify, whose routing, hooks and reply objects the proxy does not pay for.
+ */
 export async function buildGateway(config: Config, deps: GatewayDeps = {}): Promise<Gateway> {
   const clock = deps.clock ?? systemClock
   const log = deps.logger ?? createLogger(config.log.level)
   const users = deps.users ?? (await createUserDirectory(config))
   const store = deps.store ?? (await createSessionStore(config.session, config.secrets, clock))
   const metrics = createMetrics()
+  const storeHealth = new StoreHealth(log)
+  const prefix = config.endpoints.prefix
   const manager = new SessionManager({
     store,
     policy: policyFromConfig(config),
@@ -60,73 +83,113 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       expired: (session, reason) => (metrics.sessionEvents.inc({ event: 'expired' }), log.debug({ event: 'session_expired', user: session.user, reason }, 'session expired')),
     },
   })
-  const context: GatewayContext = {
-    config,
-    clock,
-    log,
-    manager,
-    users,
-    authenticators: deps.authenticators ?? createAuthenticators(config, users, clock),
-    router: createRouter(config),
-    headers: createHeaderRewriter(config),
-    metrics,
-    storeHealth: new StoreHealth(log),
-    prefix: config.endpoints.prefix,
-    identityTokens: await createIdentityTokenSigner(config, clock),
-  }
+  const sessions = new BrowserSessions(manager, config.session.cookie)
+  const authenticators = deps.authenticators ?? createAuthenticators(config, users, clock)
+  const consumed = consumedCredentials(authenticators, sessions)
+  const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
+  const identityTokens = await createIdentityTokenSigner(config, clock)
+  const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
+  const frameAncestors = frameAncestorsDirective(config.endpoints.frame_ancestors)
+  const loginPath = `${prefix}/login`
+  const logoutPath = config.session.logout.path ?? `${prefix}/logout`
 
+  const identify = createIdentify({
+    sessions,
+    authenticators,
+    onSessionStarted: (identity, session, request) => {
+      metrics.sessionEvents.inc({ event: 'created' })
+      audit(log, 'login_success', { provider: identity.provider.type, user: identity.user, session: session.id.slice(0, 12), ip: request.ip }, 'login')
+    },
+    onRejected: (authenticator, error, request) =>
+      log.info({ event: 'auth_rejected', authenticator: authenticator.name, reason: error.reason ?? error.code, ip: request.ip }, 'credential rejected'),
+  })
+  const logout = createLogout({
+    settings: config.session.logout,
+    sessions,
+    jwt: authenticators.find((a) => a.name === 'jwt'),
+    admin: store.admin,
+    redirects,
+    loginPath,
+    onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),
+  })
+  const pipeline = createPipeline({ router: createRouter(config), identify, isLogout: logout.isTriggeredBy, withoutQueryCredentials: consumed.withoutQueryCredentials })
+  const upstreams = createUpstreamPools()
+  const requestLog = createRequestLog(log, metrics)
+  const proxy = createProxyHandler({
+    pipeline,
+    logout,
+    consumed,
+    rewriter: createHeaderRewriter(config.identity_headers, consumed),
+    upstreams,
+    identityTokens,
+    loginPath: config.auth.form.enabled ? loginPath : null,
+    basicChallenge,
+    frameAncestors: config.endpoints.frame_ancestors_on_proxied ? frameAncestors : undefined,
+    logoutPostArg: config.session.logout.post_arg,
+    requestLog,
+    storeHealth,
+    log,
+  })
+
+  const isGatewayEndpoint = (url: string | undefined): boolean => {
+    const path = pathOf(url ?? '/')
+    return underPrefix(path, prefix) || path === logoutPath
+  }
+  let closing = false
   const app = Fastify({
-    // Gatehouse writes its own one-line-per-request log (installRequestLog) with its own pino.
+    // Gatehouse writes its own one-line-per-request log (createRequestLog) with its own pino.
     logger: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     requestIdHeader: false,
+    serverFactory: (fastifyHandler) =>
+      createServer((req: IncomingMessage, res: ServerResponse) => {
+        // Draining: answer what is in flight, then let the client reconnect elsewhere.
+        if (closing) res.shouldKeepAlive = false
+        if (isGatewayEndpoint(req.url)) fastifyHandler(req, res)
+        else proxy(req, res)
+      }),
   })
-  app.decorateRequest('caller', null)
-  installErrorHandler(app, log, context.storeHealth, basicChallenge(config))
-  installRequestLog(app, context)
+  installErrorHandler(app, log, storeHealth, basicChallenge)
+  app.addHook('onResponse', async (request, reply) => {
+    requestLog('gateway', request.method, pathOf(request.url), reply.statusCode, reply.elapsedTime, null)
+  })
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
-  const auth = createAuthentication(context)
-  const logout = createLogout(context)
-  registerLoginRoutes(app, context)
-  registerLogoutRoutes(app, context, logout)
-  registerSessionRoutes(app, context, auth)
-  registerHealthRoutes(app, context)
-  await registerAdmin(app, context, auth)
-  await registerProxy(app, context, auth, logout)
+  const pageHeaders = pageSecurityHeaders(frameAncestors)
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
+  registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
+  registerSessionRoutes(app, { prefix, identify, pipeline, logout, identityHeaders: config.identity_headers })
+  registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
+  await registerAdmin(app, {
+    base: `${prefix}/admin`,
+    token: config.admin.token,
+    roles: config.admin.roles,
+    identify,
+    redirects,
+    sessions: store.admin,
+    log,
+    pageHeaders: pageSecurityHeaders(frameAncestors, { scripts: true }),
+  })
 
   const cleanup = startCleanup(store, config.session.cleanup_interval, clock, log)
-  let closed = false
+  let closed: Promise<void> | undefined
   return {
     app,
-    context,
-    async close() {
-      if (closed) return
-      closed = true
-      cleanup.stop()
-      await app.close()
-      await store.close()
+    config,
+    log,
+    store,
+    metrics,
+    close() {
+      closed ??= (async () => {
+        closing = true
+        cleanup.stop()
+        // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
+        await app.close()
+        await upstreams.close()
+        await store.close()
+      })()
+      return closed
     },
   }
-}
-
-/** `WWW-Authenticate` for 401 answers when Basic (internal or external) is on. */
-function basicChallenge(config: Config): string | undefined {
-  return config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
-}
-
-/** One line per request: method, path (never the query), status, duration, user. */
-function installRequestLog(app: FastifyInstance, ctx: GatewayContext): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const path = pathOf(request.url)
-    const kind = path.startsWith(ctx.prefix) ? 'gateway' : 'proxy'
-    const seconds = reply.elapsedTime / 1000
-    ctx.metrics.requests.inc({ kind, status: `${Math.floor(reply.statusCode / 100)}xx` })
-    ctx.metrics.duration.observe({ kind }, seconds)
-    ctx.log.info(
-      { method: request.method, path: path.slice(0, 512), status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 100) / 100, user: request.caller?.identity.user ?? null },
-      'request',
-    )
-  })
 }

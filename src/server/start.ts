@@ -4,7 +4,7 @@ import { buildGateway, type Gateway, type GatewayDeps } from './app.js'
 /** Builds the gateway, listens, warns about unbounded stores, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function startGateway(config: Config, deps: GatewayDeps = {}, options: { handleSignals?: boolean } = {}): Promise<Gateway & { url: string }> {
   const gateway = await buildGateway(config, deps)
-  const { log } = gateway.context
+  const { log } = gateway
   if (config.session.idle_timeout === null && config.session.lifespan === null && config.session.storage !== 'cookie') {
     log.warn({ event: 'unbounded_sessions' }, 'session.idle_timeout and session.lifespan are both disabled: sessions never expire and the store can grow without bound')
   }

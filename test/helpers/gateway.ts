@@ -4,7 +4,7 @@ import { parseConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { startEchoUpstream, type EchoRequest } from '../../src/demo/echo-upstream.js'
 import { buildGateway, type Gateway, type GatewayDeps } from '../../src/server/app.js'
-import { createLogger } from '../../src/server/logger.js'
+import { createLogger } from '../../src/telemetry/logger.js'
 import { Writable } from 'node:stream'
 
 export const SECRET = 'test-secret-0123456789abcdef0123456789abcdef'

@@ -74,7 +74,7 @@ describe('rolling renewal', () => {
   test('last-seen is written at most once per touch_interval, and idle expiry still slides', async () => {
     const gw = await startTestGateway({ session: { storage: 'memory', touch_interval: '60s', idle_timeout: '5m', rolling_timeout: 0 } })
     try {
-      const store = gw.gateway.context.manager.store
+      const store = gw.gateway.store
       let touches = 0
       const touch = store.touch.bind(store)
       ;(store as { touch: typeof store.touch }).touch = (token, session) => (touches++, touch(token, session))

@@ -79,7 +79,7 @@ describe('session lifecycle', () => {
     try {
       const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
       const before = gw.received.length
-      await gw.gateway.context.manager.store.close()
+      await gw.gateway.store.close()
       for (let i = 0; i < 3; i++) {
         const response = await get(gw.url, '/x', { cookie: cookie! })
         assert.equal(response.status, 503)

@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseConfig } from '../../src/config/load.js'
+import type { Authenticator } from '../../src/auth/authenticator.js'
+import { consumedCredentials } from '../../src/pipeline/credentials.js'
 import { createHeaderRewriter } from '../../src/proxy/identity-headers.js'
+import { SessionCookie } from '../../src/session/session-cookie.js'
 
+const cookie = new SessionCookie(parseConfig({ upstream: 'http://127.0.0.1:1', secrets: ['s'.repeat(32)] }, {}).session.cookie)
+const sessionCookie = { ownsCookie: (name: string) => cookie.owns(name) }
+const noCredentials = consumedCredentials([], sessionCookie)
 const base = { upstream: 'http://127.0.0.1:1', secrets: ['s'.repeat(32)] }
 const client = { ip: '10.0.0.9', protocol: 'https', host: 'gate.example.com' }
 const alice = { user: 'alice', roles: ['a', 'b'], email: 'a@x', provider: { type: 'form', name: 'form' } }
 
 describe('identity headers', () => {
-  const rewriter = createHeaderRewriter(parseConfig(base, {}))
+  const rewriter = createHeaderRewriter(parseConfig(base, {}).identity_headers, noCredentials)
 
   test('forged identity headers are dropped in every spelling; the verified identity is set', () => {
     const out = rewriter.rewrite(
@@ -45,11 +51,37 @@ describe('identity headers', () => {
   })
 
   test('custom header names are honoured and their client copies stripped too', () => {
-    const custom = createHeaderRewriter(parseConfig({ ...base, identity_headers: { user: 'X-Kibana-User', groups: 'X-Kibana-Roles', email: 'X-Kibana-Mail' } }, {}))
+    const custom = createHeaderRewriter(parseConfig({ ...base, identity_headers: { user: 'X-Kibana-User', groups: 'X-Kibana-Roles', email: 'X-Kibana-Mail' } }, {}).identity_headers, noCredentials)
     const out = custom.rewrite({ 'x-kibana-user': 'm', x_kibana_roles: 'root', 'x-forwarded-user': 'm' }, alice, client)
     assert.equal(out['x-kibana-user'], 'alice')
     assert.equal(out['x-kibana-roles'], 'a,b')
     assert.equal(out.x_kibana_roles, undefined)
     assert.equal(out['x-forwarded-user'], undefined)
+  })
+
+  test('a method\'s declared credentials never reach the upstream: headers, cookies, and Authorization once identified', () => {
+    const custom: Authenticator = {
+      name: 'custom',
+      type: 'custom',
+      credentials: { headers: ['X-Custom-Token'], cookies: ['custom_cookie'], authorizationSchemes: ['token'] },
+      authenticate: async () => null,
+    }
+    const consumed = consumedCredentials([custom], sessionCookie)
+    const rewriter = createHeaderRewriter(parseConfig(base, {}).identity_headers, consumed)
+    const headers = { 'x-custom-token': 'secret', x_custom_token: 'secret', cookie: 'custom_cookie=s; gatehouse_session=t; app=1', authorization: 'Token secret', accept: '*/*' }
+    const identified = rewriter.rewrite(headers, alice, client)
+    assert.equal(identified['x-custom-token'], undefined)
+    assert.equal(identified.x_custom_token, undefined)
+    assert.equal(identified.cookie, 'app=1')
+    assert.equal(identified.authorization, undefined)
+    // Not identified (an `auth: none` route): Authorization is the upstream's own business.
+    assert.equal(rewriter.rewrite(headers, null, client).authorization, 'Token secret')
+  })
+
+  test('credential query parameters declared by a method are removed from the upstream URL', () => {
+    const custom: Authenticator = { name: 'c', type: 'c', credentials: { queryParams: ['ticket'] }, authenticate: async () => null }
+    const consumed = consumedCredentials([custom], sessionCookie)
+    assert.equal(consumed.withoutQueryCredentials('/a?ticket=s&b=1'), '/a?b=1')
+    assert.equal(consumed.withoutQueryCredentials('/a?ticket=s'), '/a')
   })
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { hostAllowed, safeRedirect } from '../../src/server/redirect.js'
+import { hostAllowed, safeRedirect } from '../../src/http/hosts.js'
 
 const own = ['gate.example.com']
 const allowed = ['app.example.com', '.corp.example.org']

@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import type { GatewayContext } from '../../server/context.js'
-import { pageSecurityHeaders } from '../../server/frame-policy.js'
 import { ADMIN_SCRIPT } from './script.js'
 import { ADMIN_STYLE } from './style.js'
 
@@ -8,8 +6,7 @@ import { ADMIN_STYLE } from './style.js'
  * The admin page: one HTML shell, one script and one stylesheet, all served by the gateway
  * (no CDN), under a CSP that allows only these. Data comes from the admin API with the cookie.
  */
-export function registerAdminPage(app: FastifyInstance, ctx: GatewayContext, base: string): void {
-  const headers = pageSecurityHeaders(ctx.config, true)
+export function registerAdminPage(app: FastifyInstance, base: string, headers: Record<string, string>): void {
   app.get(`${base}/`, async (_request, reply) => reply.headers(headers).type('text/html; charset=utf-8').send(adminHtml(base)))
   app.get(base, async (_request, reply) => reply.redirect(`${base}/`, 302))
   app.get(`${base}/app.js`, async (_request, reply) => reply.header('cache-control', 'no-cache').type('text/javascript; charset=utf-8').send(ADMIN_SCRIPT))

@@ -1,28 +1,33 @@
 import type { FastifyInstance } from 'fastify'
-import type { GatewayContext } from '../context.js'
+import type { IdentityTokenSigner } from '../../auth/jwt-sign.js'
+import type { SessionStore } from '../../session/store/store.js'
+import type { Metrics } from '../../telemetry/metrics.js'
+import type { StoreHealth } from '../../telemetry/store-health.js'
 
 /** Liveness (the process answers), readiness (the store answers) and Prometheus metrics. */
-export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.get(`${ctx.prefix}/healthz`, async () => ({ status: 'ok' }))
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { prefix: string; store: Pick<SessionStore, 'ping' | 'kind'>; storeHealth: StoreHealth; metrics: Metrics; identityTokens: IdentityTokenSigner | null },
+): void {
+  const { prefix, store, storeHealth, metrics } = deps
+  app.get(`${prefix}/healthz`, async () => ({ status: 'ok' }))
 
-  app.get(`${ctx.prefix}/readyz`, async (_request, reply) => {
+  app.get(`${prefix}/readyz`, async (_request, reply) => {
     try {
-      await ctx.manager.store.ping()
-      ctx.storeHealth.ok()
-      return { status: 'ready', store: ctx.manager.store.kind }
+      await store.ping()
+      storeHealth.ok()
+      return { status: 'ready', store: store.kind }
     } catch (error) {
-      ctx.storeHealth.failed(error)
-      return reply.code(503).send({ status: 'unavailable', store: ctx.manager.store.kind, error: 'store_unreachable' })
+      storeHealth.failed(error)
+      return reply.code(503).send({ status: 'unavailable', store: store.kind, error: 'store_unreachable' })
     }
   })
 
   // The public key upstreams verify `identity_headers.jwt` tokens with.
-  if (ctx.identityTokens) {
-    const jwks = ctx.identityTokens.jwks
-    app.get(`${ctx.prefix}/jwks.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks))
+  if (deps.identityTokens) {
+    const jwks = deps.identityTokens.jwks
+    app.get(`${prefix}/jwks.json`, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks))
   }
 
-  app.get(`${ctx.prefix}/metrics`, async (_request, reply) => {
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics())
-  })
+  app.get(`${prefix}/metrics`, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
 }

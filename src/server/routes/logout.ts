@@ -1,34 +1,38 @@
 import type { FastifyInstance } from 'fastify'
 import { Forbidden } from '../../errors.js'
-import type { GatewayContext } from '../context.js'
-import type { Logout } from '../logout.js'
-import { originAllowed } from '../origin.js'
+import type { RequestView } from '../../http/request-view.js'
+import type { Logout } from '../../pipeline/logout.js'
+import type { RedirectPolicy } from '../../pipeline/redirect-policy.js'
 
 /**
  * The logout endpoint (`session.logout.path`, default `<prefix>/logout`) with the configured
  * methods, plus the CORS preflight that lets an embedding app on another origin call it.
  */
-export function registerLogoutRoutes(app: FastifyInstance, ctx: GatewayContext, logout: Logout): void {
-  const settings = ctx.config.session.logout
-  const path = settings.path ?? `${ctx.prefix}/logout`
+export function registerLogoutRoutes(app: FastifyInstance, deps: { path: string; methods: readonly string[]; logout: Logout; redirects: RedirectPolicy }): void {
+  const { path, methods, logout, redirects } = deps
 
   app.route({
-    method: [...settings.methods],
+    method: [...methods] as ('GET' | 'POST' | 'DELETE')[],
     url: path,
     bodyLimit: 16 * 1024,
     handler: async (request, reply) => {
-      if (request.method !== 'GET' && !originAllowed(request, ctx) && !logout.cors(request, reply)) {
+      const view: RequestView = { method: request.method, url: request.url, headers: request.headers, ip: request.ip }
+      if (request.method !== 'GET' && !redirects.originAllowed(request.headers) && !logout.cors(view)) {
         throw new Forbidden('cross-origin logout refused', { reason: 'bad_origin' })
       }
-      return logout.handle(request, reply)
+      const answer = await logout.perform(view)
+      reply.code(answer.status).headers(answer.headers)
+      return answer.body ? reply.send(answer.body) : reply.send()
     },
   })
 
   app.options(path, async (request, reply) => {
-    if (!logout.cors(request, reply)) return reply.code(204).send()
+    const cors = logout.cors({ method: request.method, url: request.url, headers: request.headers, ip: request.ip })
+    if (!cors) return reply.code(204).send()
     return reply
       .code(204)
-      .header('access-control-allow-methods', settings.methods.join(', '))
+      .headers(cors)
+      .header('access-control-allow-methods', methods.join(', '))
       .header('access-control-allow-headers', 'authorization, content-type')
       .header('access-control-max-age', '600')
       .send()

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseConfig } from '../../src/config/load.js'
 import { BadRequest } from '../../src/errors.js'
-import { createRouter, pathReadings, underPrefix } from '../../src/proxy/rules.js'
+import { underPrefix } from '../../src/http/paths.js'
+import { createRouter, pathReadings } from '../../src/pipeline/router.js'
 
 const config = parseConfig(
   {
@@ -23,7 +24,7 @@ describe('routing', () => {
     assert.equal(router.match('/public/x').auth, 'none')
     assert.equal(router.match('/public/admin/x').roles?.[0], 'admin')
     assert.equal(router.match('/publicity').path, '/')
-    assert.equal(router.match('/api?x=/public').upstream.url, 'http://127.0.0.1:2')
+    assert.equal(router.match('/api?x=/public').upstream?.url, 'http://127.0.0.1:2')
     assert.equal(router.match('/').path, '/')
   })
 

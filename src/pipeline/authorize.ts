@@ -1,0 +1,30 @@
+import { AnonymousDenied, Forbidden, Unauthenticated, type GatehouseError } from '../errors.js'
+import type { Caller } from './identify.js'
+import type { Route } from './router.js'
+
+/** Why a caller may not pass, and with which status (a route's `deny_anonymous` chooses its own). */
+export interface Refusal {
+  readonly error: GatehouseError
+  readonly status: number
+}
+
+/** Pure: may this caller use this route? Null when it may. */
+export function authorize(route: Route, caller: Caller | null): Refusal | null {
+  if (route.auth === 'none') return null
+  if (!caller) {
+    if (route.auth === 'required') return refuse(new Unauthenticated('authentication required', { reason: 'no_credentials' }))
+    return null
+  }
+  if (caller.identity.provider.type === 'anonymous' && route.deny_anonymous) {
+    const { status, message } = route.deny_anonymous
+    return { error: new AnonymousDenied(message, { reason: 'anonymous_denied' }), status }
+  }
+  if (route.roles && !route.roles.some((role) => caller.identity.roles.includes(role))) {
+    return refuse(new Forbidden('your roles do not allow this route', { reason: 'role_not_allowed' }))
+  }
+  return null
+}
+
+function refuse(error: GatehouseError): Refusal {
+  return { error, status: error.status }
+}

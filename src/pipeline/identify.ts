@@ -1,0 +1,80 @@
+import type { Authenticator } from '../auth/authenticator.js'
+import { GatehouseError } from '../errors.js'
+import type { RequestView } from '../http/request-view.js'
+import type { Identity } from '../identity.js'
+import type { BrowserSessions } from '../session/browser-sessions.js'
+import type { Session } from '../session/session.js'
+import { sessionIdentity } from '../session/session.js'
+
+/** Who is calling, as established for this request. */
+export interface Caller {
+  readonly identity: Identity
+  readonly session: Session | null
+  /** Set when the credential asks for a 302 instead of proxying (a JWT moved from the URL into a session). */
+  readonly redirectTo?: string | undefined
+}
+
+export interface IdentifyDeps {
+  readonly sessions: BrowserSessions
+  readonly authenticators: readonly Authenticator[]
+  /** A credential started a session (audit, metrics). */
+  onSessionStarted?(identity: Identity, session: Session, request: RequestView): void
+  /** A presented credential was refused (logged with its reason; the credential never is). */
+  onRejected?(authenticator: Authenticator, error: GatehouseError, request: RequestView): void
+}
+
+/**
+ * The caller from the session cookie, then from the configured authenticators (only those the
+ * route's `methods` allow); null when nobody is identified. A presented but bad credential throws.
+ * Set-Cookie lines the answer must carry (renewal, deletion, new session) are appended to `setCookie`,
+ * also when it throws.
+ */
+export type Identify = (request: RequestView, setCookie: string[], methods?: readonly string[]) => Promise<Caller | null>
+
+/**
+ * Session first, then credentials (logical OR, as Kong's session plugin does). A store that
+ * cannot answer throws StoreUnavailable (503): never a pass as anonymous.
+ */
+export function createIdentify(deps: IdentifyDeps): Identify {
+  const { sessions, authenticators } = deps
+
+  const fromSession = async (request: RequestView, setCookie: string[]): Promise<Caller | null> => {
+    const resumed = await sessions.resume(request.headers.cookie)
+    setCookie.push(...resumed.setCookie)
+    return resumed.status === 'valid' ? { identity: sessionIdentity(resumed.session), session: resumed.session } : null
+  }
+
+  // Logical OR over the authenticators: the first success wins. A rejected credential is
+  // remembered and thrown only if nothing else succeeds, and it rules out the anonymous fallback.
+  const fromCredentials = async (request: RequestView, setCookie: string[], methods?: readonly string[]): Promise<Caller | null> => {
+    let rejection: GatehouseError | undefined
+    for (const authenticator of authenticators) {
+      if (methods && !methods.includes(authenticator.name)) continue
+      if (rejection && authenticator.type === 'anonymous') continue
+      let result
+      try {
+        result = await authenticator.authenticate(request)
+      } catch (error) {
+        if (!(error instanceof GatehouseError)) throw error
+        deps.onRejected?.(authenticator, error, request)
+        rejection ??= error
+        continue
+      }
+      if (!result) continue
+      if (!result.startSession) return { identity: result.identity, session: null }
+      const started = await sessions.begin(result.identity, { ip: request.ip, userAgent: request.headers['user-agent'] }, request.headers.cookie)
+      // The new cookie replaces whatever renewal or deletion lines came before it.
+      setCookie.length = 0
+      setCookie.push(...started.setCookie)
+      deps.onSessionStarted?.(result.identity, started.session, request)
+      return { identity: result.identity, session: started.session, redirectTo: result.redirectTo }
+    }
+    if (rejection) throw rejection
+    return null
+  }
+
+  return async (request, setCookie, methods) => {
+    const sessionAllowed = !methods || methods.includes('session')
+    return (sessionAllowed ? await fromSession(request, setCookie) : null) ?? (authenticators.length > 0 ? await fromCredentials(request, setCookie, methods) : null)
+  }
+}

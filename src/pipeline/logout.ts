@@ -1,0 +1,110 @@
+import type { Authenticator } from '../auth/authenticator.js'
+import type { Config } from '../config/schema.js'
+import { GatehouseError } from '../errors.js'
+import { queryOf } from '../http/request-parts.js'
+import { wantsHtml, type RequestView } from '../http/request-view.js'
+import type { Identity } from '../identity.js'
+import type { BrowserSessions } from '../session/browser-sessions.js'
+import type { SessionAdmin } from '../session/store/store.js'
+import type { RedirectPolicy } from './redirect-policy.js'
+
+/** The answer to a logout, whatever carried it (the endpoint, or the logout argument on any path). */
+export interface LogoutAnswer {
+  readonly status: 200 | 302
+  readonly headers: Record<string, string | string[]>
+  /** JSON body for API clients; absent on the browser redirect. */
+  readonly body?: { logged_out: true; user: string | null; total: number } | undefined
+}
+
+export interface LogoutDeps {
+  readonly settings: Config['session']['logout']
+  readonly sessions: BrowserSessions
+  /** Present when JWTs are configured: logout by token ends the sessions that token started. */
+  readonly jwt?: Authenticator | undefined
+  /** Absent on cookie storage (nothing server side to find by token). */
+  readonly admin?: SessionAdmin | undefined
+  readonly redirects: RedirectPolicy
+  /** Where browsers go after logout when neither `redirect_url` nor a valid `rd` says otherwise. */
+  readonly loginPath: string
+  onLogout?(event: { user: string; sessions: number; by: 'token' | 'cookie'; ip: string }): void
+}
+
+export interface Logout {
+  /** Kong style: does this request carry the logout argument (query on any method listed, or a form/JSON body field)? */
+  isTriggeredBy(request: RequestView, body?: Buffer): boolean
+  /** CORS headers for an allowed embedding origin (`session.logout.allowed_origins`); null otherwise. */
+  cors(request: RequestView): Record<string, string> | null
+  /** Ends the cookie's session and the sessions of a presented JWT, expires every cookie. */
+  perform(request: RequestView): Promise<LogoutAnswer>
+}
+
+export function createLogout(deps: LogoutDeps): Logout {
+  const { settings, sessions, jwt, admin } = deps
+  const allowedOrigins = new Set(settings.allowed_origins.map((o) => o.toLowerCase()))
+  const methods: readonly string[] = settings.methods
+
+  /** Logout by token: every session started from this token's subject (and jti, when it has one). */
+  const endByToken = async (identity: Identity): Promise<number> => {
+    if (!admin) return 0
+    const jti = identity.data?.jti
+    const doomed: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await admin.list({ user: identity.user, provider: { type: 'jwt' }, limit: 500, cursor })
+      for (const session of page.sessions) if (jti === undefined || session.data?.jti === jti) doomed.push(session.id)
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    return doomed.length > 0 ? admin.remove(doomed) : 0
+  }
+
+  const cors = (request: RequestView): Record<string, string> | null => {
+    const origin = request.headers.origin
+    if (typeof origin !== 'string' || !allowedOrigins.has(origin.toLowerCase())) return null
+    return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' }
+  }
+
+  return {
+    cors,
+
+    isTriggeredBy(request, body) {
+      if (!methods.includes(request.method)) return false
+      if (settings.query_arg && request.url.includes('?') && queryOf(request.url)?.has(settings.query_arg)) return true
+      return !!settings.post_arg && request.method === 'POST' && body !== undefined && bodyHasArg(body, request.headers['content-type'], settings.post_arg)
+    },
+
+    async perform(request) {
+      const ended = await sessions.end(request.headers.cookie)
+      let total = ended.session ? 1 : 0
+      let byToken: Identity | null = null
+      try {
+        byToken = jwt ? ((await jwt.authenticate(request))?.identity ?? null) : null
+      } catch (error) {
+        // A bad token with a valid cookie still logs the cookie out; alone it is a 401.
+        if (!ended.session || !(error instanceof GatehouseError)) throw error
+      }
+      if (byToken) total += await endByToken(byToken)
+      const user = ended.session?.user ?? byToken?.user ?? null
+      if (user) deps.onLogout?.({ user, sessions: total, by: byToken ? 'token' : 'cookie', ip: request.ip })
+      const headers = { ...cors(request), 'set-cookie': [...ended.setCookie], 'cache-control': 'no-store' }
+      if (wantsHtml(request.headers)) {
+        const rd = deps.redirects.safe(queryOf(request.url)?.get('rd') ?? undefined, request.headers)
+        return { status: 302, headers: { ...headers, location: settings.redirect_url ?? rd ?? deps.loginPath } }
+      }
+      return { status: 200, headers, body: { logged_out: true, user, total } }
+    },
+  }
+}
+
+/** Kong's logout_post_arg: does this form or JSON body carry the argument? */
+export function bodyHasArg(body: Buffer, contentType: string | undefined, arg: string): boolean {
+  const text = body.toString('utf8')
+  if (contentType?.includes('json')) {
+    try {
+      const parsed = JSON.parse(text) as unknown
+      return !!parsed && typeof parsed === 'object' && !Array.isArray(parsed) && arg in parsed
+    } catch {
+      return false
+    }
+  }
+  return new URLSearchParams(text).has(arg)
+}

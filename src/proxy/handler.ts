@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
+import { errorResponse, isStoreOutage } from '../error-response.js'
+import { RouteNotFound } from '../errors.js'
+import { pathOf, wantsHtml, type RequestView } from '../http/request-view.js'
+import type { ConsumedCredentials } from '../pipeline/credentials.js'
+import type { Caller } from '../pipeline/identify.js'
+import type { Logout } from '../pipeline/logout.js'
+import type { Pipeline } from '../pipeline/pipeline.js'
+import type { Logger } from '../telemetry/logger.js'
+import type { RequestLog } from '../telemetry/request-log.js'
+import type { StoreHealth } from '../telemetry/store-health.js'
+import { forward } from './forward.js'
+import type { HeaderRewriter } from './identity-headers.js'
+import type { UpstreamPools } from './upstream-pool.js'
+
+/** Bodies the gateway itself reads (the logout argument in a form or JSON POST) are small. */
+const MAX_READ_BODY = 1024 * 1024
+
+export interface ProxyDeps {
+  readonly pipeline: Pipeline
+  readonly logout: Logout
+  readonly consumed: ConsumedCredentials
+  readonly rewriter: HeaderRewriter
+  readonly upstreams: UpstreamPools
+  readonly identityTokens: IdentityTokenSigner | null
+  /** The login page for signed-out browsers; null when the form is off (they get the 401). */
+  readonly loginPath: string | null
+  /** `WWW-Authenticate` for 401s when Basic is on. */
+  readonly basicChallenge?: string | undefined
+  /** `endpoints.frame_ancestors_on_proxied`: the directive set on proxied pages. */
+  readonly frameAncestors?: string | undefined
+  /** `session.logout.post_arg`: form/JSON POST bodies must be read to see it. */
+  readonly logoutPostArg?: string | undefined
+  readonly requestLog: RequestLog
+  readonly storeHealth: StoreHealth
+  readonly log: Logger
+}
+
+/**
+ * Everything outside the gateway's own endpoints, on plain node:http: the pipeline decides,
+ * then the request streams to the upstream with the identity headers set, or is answered here.
+ */
+export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const fail = (res: ServerResponse, error: unknown, setCookie: readonly string[] = [], status?: number): void => {
+    const answer = errorResponse(error, status)
+    if (isStoreOutage(error)) deps.storeHealth.failed(error)
+    else if (answer.status >= 500 && !(answer.status === 502 || answer.status === 504)) deps.log.error({ err: error }, 'unexpected error')
+    const headers: Record<string, string | readonly string[]> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+    if (setCookie.length > 0) headers['set-cookie'] = setCookie
+    if (answer.status === 401 && deps.basicChallenge) headers['www-authenticate'] = deps.basicChallenge
+    send(res, answer.status, headers, JSON.stringify(answer.body))
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, view: RequestView, track: { caller: Caller | null }): Promise<void> => {
+    const body = deps.logoutPostArg && req.method === 'POST' && readsBody(req) ? await readBody(req) : undefined
+    const { verdict, setCookie } = await deps.pipeline.decide(view, { body })
+    switch (verdict.kind) {
+      case 'logout': {
+        const answer = await deps.logout.perform(view)
+        return send(res, answer.status, answer.headers, answer.body ? JSON.stringify(answer.body) : undefined, answer.body ? 'application/json; charset=utf-8' : undefined)
+      }
+      case 'redirect':
+        return send(res, 302, { location: verdict.location, 'cache-control': 'no-store', 'set-cookie': setCookie })
+      case 'deny':
+        if (verdict.signIn && deps.loginPath && wantsHtml(view.headers) && (view.method === 'GET' || view.method === 'HEAD')) {
+          return send(res, 302, { location: `${deps.loginPath}?rd=${encodeURIComponent(verdict.signIn.rd)}`, 'cache-control': 'no-store', 'set-cookie': setCookie })
+        }
+        return fail(res, verdict.error, setCookie, verdict.status)
+      case 'pass': {
+        const { route, caller } = verdict
+        track.caller = caller
+        const upstream = route.upstream
+        if (!upstream) return fail(res, new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
+        if (deps.storeHealth.down && caller?.session) deps.storeHealth.ok()
+        const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
+        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: view.ip, protocol: 'http', host: req.headers.host }, identityToken)
+        forward(req, res, deps.upstreams.target(upstream), {
+          path: deps.consumed.withoutQueryCredentials(view.url),
+          headers,
+          body,
+          setCookie,
+          frameAncestors: deps.frameAncestors,
+          onFailure: (error, cause) => {
+            deps.log.warn({ event: 'upstream_error', upstream: upstream.url, code: (cause as { code?: string }).code ?? cause.message }, 'upstream request failed')
+            fail(res, error, setCookie)
+          },
+        })
+      }
+    }
+  }
+
+  return (req, res) => {
+    const started = performance.now()
+    const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: req.socket.remoteAddress ?? '' }
+    const track: { caller: Caller | null } = { caller: null }
+    res.once('finish', () => deps.requestLog('proxy', view.method, pathOf(view.url), res.statusCode, performance.now() - started, track.caller?.identity.user ?? null))
+    handle(req, res, view, track).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy()
+      fail(res, error)
+    })
+  }
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string | readonly string[]>, body?: string, contentType?: string): void {
+  if (res.headersSent || res.destroyed) return
+  const out: Record<string, string | readonly string[]> = {}
+  for (const name in headers) {
+    const value = headers[name]!
+    if (typeof value !== 'string' && value.length === 0) continue
+    out[name] = value
+  }
+  if (contentType) out['content-type'] = contentType
+  if (body !== undefined) out['content-length'] = String(Buffer.byteLength(body))
+  else out['content-length'] = '0'
+  res.writeHead(status, out as Record<string, string | string[]>)
+  res.end(body)
+}
+
+function readsBody(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'] ?? ''
+  return type.includes('application/x-www-form-urlencoded') || type.includes('application/json')
+}
+
+/** Reads a small body whole (it is still forwarded as read); a larger one is a 413. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_READ_BODY) {
+        req.removeAllListeners('data')
+        // Answered like a framework 4xx by the error map: 413 with a tidy body.
+        reject(Object.assign(new Error('request body too large for the gateway to read'), { statusCode: 413, code: 'ERR_BODY_TOO_LARGE' }))
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.once('end', () => resolve(Buffer.concat(chunks)))
+    req.once('error', reject)
+  })
+}
+
