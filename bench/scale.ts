@@ -1,83 +1,300 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
 import { parseConfig } from '../src/config/load.js'
-import type { Session } from '../src/session/session.js'
-import { createRecordStore } from '../src/session/store/index.js'
-import type { RecordStore } from '../src/session/store/store.js'
+import { deriveKeys, sign } from '../src/session/keys.js'
+import { hashSessionId, newSessionId, storeExpiry, type Session } from '../src/session/session.js'
+import { createSqliteStore } from '../src/session/store/sqlite.js'
 
+/*
+ * Issue 8, point 4 (scale), on the default store (SQLite):
+ *  - lookup: a real store read (no cache) with 1,000 vs 1,000,000 stored sessions;
+ *  - cleanup: p99 of requests through a real gateway process (bin/gatehouse.js, its own
+ *    process) while it deletes 1,000,000 expired sessions, vs the same gateway idle.
+ * Load from Debian's wrk with --latency, pinned with taskset: wrk on core 0, gateway and
+ * upstream on core 1. `node --import tsx bench/scale.ts [load] [scale]` runs it alone; the
+ * gateway must be built (`npm run build`); GATEHOUSE_ROOT points at another built checkout.
+ */
 const SMALL = 1_000
 const LARGE = Number(process.env.BENCH_SCALE ?? 1_000_000)
-const SAMPLES = 200
+const LOOKUPS = 20_000
+const SECRET = 'bench-scale-secret-0123456789abcdef012345'
+const ROOT = process.env.GATEHOUSE_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const WRK_SECONDS = Number(process.env.BENCH_SCALE_WRK_SECONDS ?? 5)
+const CONNECTIONS = 50
 
-function record(i: number, now: number): Session {
-  const id = i.toString(16).padStart(64, '0')
+/** A stored record like a real login's; `expired` ones are past their idle expiry. */
+function record(i: number, now: number, expired: boolean): Session {
+  const createdAt = now - 3_600_000 + (i % 3_000_000)
   return {
-    id,
+    id: hashSessionId(`bench-${i}`),
     user: `user${i % 50_000}`,
     roles: ['viewer'],
+    email: `user${i % 50_000}@example.com`,
     provider: { type: 'form', name: 'form' },
-    createdAt: now - i,
-    lastSeen: now,
-    renewedAt: now,
-    // One in ten expired, so cleanup has work to do.
-    idleExpiresAt: i % 10 === 0 ? now - 1000 : now + 3600_000,
-    lifespanExpiresAt: now + 86_400_000,
-    client: { ip: '127.0.0.1', userAgent: 'bench' },
+    createdAt,
+    lastSeen: createdAt,
+    renewedAt: createdAt,
+    idleExpiresAt: expired ? now - 60_000 : now + 8 * 3_600_000,
+    lifespanExpiresAt: now + 30 * 86_400_000,
+    client: { ip: '127.0.0.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench' },
   }
 }
 
-async function fill(store: RecordStore, count: number, now: number): Promise<void> {
-  const chunk = 2000
-  for (let start = 0; start < count; start += chunk) {
-    const batch = []
-    for (let i = start; i < Math.min(count, start + chunk); i++) batch.push(store.insert(record(i, now), undefined, now))
-    await Promise.all(batch)
-  }
+/** A SQLite session file with `count` records, written in one transaction with one prepared statement. */
+function seedSqlite(path: string, count: number, now: number, expired: boolean, extra: Session[] = []): number {
+  void createSqliteStore(path).close() // the store's own schema
+  const started = performance.now()
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = OFF')
+  const insert = db.prepare(
+    'INSERT INTO gatehouse_sessions (id, user, provider_type, provider_name, created_at, expires_at, replaced, record) VALUES (?, ?, ?, ?, ?, ?, 0, ?)',
+  )
+  const put = (session: Session) => insert.run(session.id, session.user, session.provider.type, session.provider.name, session.createdAt, storeExpiry(session), JSON.stringify(session))
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) put(record(i, now, expired))
+    for (const session of extra) put(session)
+  })()
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  db.close()
+  return (performance.now() - started) / 1000
 }
 
-async function timeEach(samples: number, work: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
-  const times: number[] = []
-  for (let i = 0; i < samples; i++) {
-    const start = performance.now()
-    await work(i)
-    times.push(performance.now() - start)
-  }
-  times.sort((a, b) => a - b)
-  return { p50: times[Math.floor(samples * 0.5)]!, p99: times[Math.floor(samples * 0.99)]! }
+function removeDb(path: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
 }
 
-/** Login (insert with max_sessions), lookup and cleanup latency with 1,000 vs 1,000,000 stored sessions. */
-export async function runScaleCases(): Promise<string[]> {
-  const lines = ['## Store scale: 1,000 vs ' + LARGE.toLocaleString('en') + ' stored sessions', '', '| store | stored | fill time s | login p50/p99 ms | lookup p50/p99 ms | cleanup of 500 expired ms |', '|---|---:|---:|---:|---:|---:|']
-  for (const kind of ['sqlite', 'redis'] as const) {
-    for (const count of [SMALL, LARGE]) {
-      const session = parseConfig(
-        {
-          upstream: 'http://127.0.0.1:1',
-          secrets: ['s'.repeat(32)],
-          session: { storage: kind, sqlite: { path: `/tmp/gatehouse-scale-${process.pid}-${count}.db` }, redis: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `gh-scale-${process.pid}-${count}:` } },
-        },
-        process.env,
-      ).session
-      let store: RecordStore
-      try {
-        store = await createRecordStore(session)
-      } catch (error) {
-        lines.push(`| ${kind} | ${count.toLocaleString('en')} | – | – | – | skipped: ${(error as Error).message.split('\n')[0]} |`)
-        continue
-      }
-      const now = Date.now()
-      const fillStart = performance.now()
-      await fill(store, count, now)
-      const fillSeconds = ((performance.now() - fillStart) / 1000).toFixed(1)
-      const login = await timeEach(SAMPLES, (i) => store.insert({ ...record(count + i, now), user: `user${i}` }, 5, now))
-      const lookup = await timeEach(SAMPLES, (i) => store.getRecord(record((i * 7919) % count, now).id, now))
-      const cleanupStart = performance.now()
-      await store.removeExpired(now, 500)
-      const cleanup = performance.now() - cleanupStart
-      lines.push(`| ${kind} | ${count.toLocaleString('en')} | ${fillSeconds} | ${login.p50.toFixed(3)} / ${login.p99.toFixed(3)} | ${lookup.p50.toFixed(3)} / ${lookup.p99.toFixed(3)} | ${cleanup.toFixed(1)} |`)
-      await store.removeMatching({})
-      await store.close()
+/** µs per uncached getRecord of a random stored id: median of 5 rounds of LOOKUPS reads, and p99 of single reads. */
+async function lookupCost(path: string, count: number, now: number): Promise<{ median: number; p99: number }> {
+  const store = createSqliteStore(path)
+  try {
+    const ids = Array.from({ length: LOOKUPS }, (_, i) => record(Math.floor(((i * 2_654_435_761) % 4_294_967_296) / 4_294_967_296 * count), now, false).id)
+    for (const id of ids) if (!(await store.getRecord(id, now))) throw new Error('seeded record not found')
+    const rounds: number[] = []
+    const single: number[] = []
+    for (let round = 0; round < 5; round++) {
+      const started = performance.now()
+      for (const id of ids) await store.getRecord(id, now)
+      rounds.push(((performance.now() - started) * 1000) / ids.length)
     }
+    for (const id of ids.slice(0, 5_000)) {
+      const started = performance.now()
+      await store.getRecord(id, now)
+      single.push((performance.now() - started) * 1000)
+    }
+    rounds.sort((a, b) => a - b)
+    single.sort((a, b) => a - b)
+    return { median: rounds[2]!, p99: single[Math.floor(single.length * 0.99)]! }
+  } finally {
+    await store.close()
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+interface WrkResult {
+  rps: number
+  p50: number
+  p99: number
+  errors: string
+}
+
+function parseMs(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value.trim())
+  if (!match) return Number.NaN
+  return Number(match[1]) * (match[2] === 'us' ? 0.001 : match[2] === 's' ? 1000 : 1)
+}
+
+/** wrk on core 0, 50 connections, `seconds` long, with the session cookie; p50/p99 in ms. */
+function wrk(url: string, cookie: string, seconds: number): Promise<WrkResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn('taskset', ['-c', '0', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Cookie: ${cookie}`, url], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    child.once('error', reject)
+    child.once('exit', () => {
+      const line = (label: string) => new RegExp(`^\\s*${label}\\s+(\\S+)`, 'm').exec(out)?.[1] ?? ''
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1]
+      const socket = /Socket errors: (.*)/.exec(out)?.[1]
+      resolveRun({
+        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+        p50: parseMs(line('50%')),
+        p99: parseMs(line('99%')),
+        errors: [non2xx ? `${non2xx} non-2xx` : '', socket ? `socket errors: ${socket}` : ''].filter(Boolean).join('; ') || 'none',
+      })
+    })
+  })
+}
+
+/** The gateway's p99 idle, while it deletes LARGE expired sessions, and idle again afterwards. */
+async function cleanupCase(dir: string): Promise<string[]> {
+  const path = join(dir, 'cleanup.db')
+  const now = Date.now()
+  const secretId = newSessionId()
+  const live: Session = { ...record(LARGE + 1, now, false), id: hashSessionId(secretId), user: 'bench' }
+  const cookie = `gatehouse_session=${sign(secretId, deriveKeys([SECRET], 'session-cookie-mac'))}`
+  const seedSeconds = seedSqlite(path, LARGE, now, true, [live])
+
+  const children: ChildProcess[] = []
+  const watcher = new Database(path, { readonly: true })
+  try {
+    const upstream = spawn('taskset', ['-c', '1', process.execPath, '-e', "require('http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',function(){console.log(this.address().port)})"], { stdio: ['ignore', 'pipe', 'inherit'] })
+    children.push(upstream)
+    const upstreamPort = await new Promise<number>((r) => upstream.stdout!.once('data', (d) => r(Number(String(d).trim()))))
+    const port = await freePort()
+    const config = join(dir, 'gatehouse.yaml')
+    writeFileSync(
+      config,
+      [`listen: 127.0.0.1:${port}`, `upstream: http://127.0.0.1:${upstreamPort}`, `secrets: ['${SECRET}']`, 'log: { level: warn }', 'session:', '  storage: sqlite', `  sqlite: { path: '${path}' }`, '  cleanup_interval: 10s', '  cookie: { secure: false }', ''].join('\n'),
+    )
+    const gateway = spawn('taskset', ['-c', '1', process.execPath, join(ROOT, 'bin/gatehouse.js'), 'start', '-c', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir })
+    children.push(gateway)
+    const started = Date.now()
+    const url = `http://127.0.0.1:${port}/`
+    await waitFor(async () => (await fetch(url, { headers: { cookie } }).then((r) => r.status, () => 0)) === 200, 10_000, 'the gateway to serve the seeded session')
+    // Cleanup first runs cleanup_interval (10 s) after start: measure idle before that.
+    await wrk(url, cookie, 1)
+    const idle = await wrk(url, cookie, WRK_SECONDS)
+    if (Date.now() - started > 9_500) throw new Error('idle measurement overlapped the first cleanup; lower BENCH_SCALE_WRK_SECONDS')
+    // Another connection's data_version moves at every batch the gateway commits.
+    const version = watcher.prepare('PRAGMA data_version').pluck()
+    const expiredLeft = watcher.prepare<[number], number>('SELECT count(*) FROM gatehouse_sessions WHERE expires_at <= ?').pluck()
+    const before = version.get()
+    await waitFor(() => version.get() !== before, 20_000, 'the cleanup to start')
+    const cleanupStarted = performance.now()
+    const during = await wrk(url, cookie, WRK_SECONDS)
+    const leftAfterWrk = expiredLeft.get(now)!
+    await waitFor(() => expiredLeft.get(now) === 0, 600_000, 'the cleanup to finish')
+    const cleanupSeconds = (performance.now() - cleanupStarted) / 1000
+    const after = await wrk(url, cookie, WRK_SECONDS)
+    const ms = (v: number) => v.toFixed(2)
+    const row = (label: string, r: WrkResult) => `| ${label} | ${Math.round(r.rps).toLocaleString('en')} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} |`
+    return [
+      `### Gateway p99 while cleanup deletes ${LARGE.toLocaleString('en')} expired SQLite sessions`,
+      '',
+      `Seeded in ${seedSeconds.toFixed(1)} s; cleanup took ${cleanupSeconds.toFixed(1)} s (ended ≥ ${cleanupSeconds.toFixed(1)} s after its first batch, polled); ${leftAfterWrk.toLocaleString('en')} expired sessions were still left when the "during" run ended, so it overlapped cleanup${leftAfterWrk > 0 ? ' throughout' : ' only partly'}. wrk -c${CONNECTIONS} ${WRK_SECONDS} s on core 0; gateway + upstream on core 1.`,
+      '',
+      '| gateway state | req/s | p50 ms | p99 ms | errors |',
+      '|---|---:|---:|---:|---:|',
+      row('idle (before cleanup)', idle),
+      row('during cleanup', during),
+      row('idle (after cleanup)', after),
+      '',
+      `p99 during cleanup / idle before: **${(during.p99 / idle.p99).toFixed(2)}×** (target ≤ 2×).`,
+    ]
+  } finally {
+    watcher.close()
+    for (const child of children) child.kill()
+    await sleep(200)
+  }
+}
+
+/** Issue 8 point 4 for SQLite: lookup cost at 1,000 vs 1,000,000 sessions and p99 during a 1,000,000-session cleanup. */
+export async function runScaleCases(): Promise<string[]> {
+  const lines = [`## Scale: SQLite with ${SMALL.toLocaleString('en')} vs ${LARGE.toLocaleString('en')} stored sessions`, '']
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-'))
+  try {
+    const now = Date.now()
+    const costs: Record<number, { median: number; p99: number; seed: number }> = {}
+    for (const count of [SMALL, LARGE]) {
+      const path = join(dir, `lookup-${count}.db`)
+      const seed = seedSqlite(path, count, now, false)
+      costs[count] = { ...(await lookupCost(path, count, now)), seed }
+      removeDb(path)
+    }
+    lines.push('| stored sessions | seed s | lookup µs (median of 5 × 20,000 random ids) | single lookup p99 µs |', '|---:|---:|---:|---:|')
+    for (const count of [SMALL, LARGE]) lines.push(`| ${count.toLocaleString('en')} | ${costs[count]!.seed.toFixed(1)} | ${costs[count]!.median.toFixed(2)} | ${costs[count]!.p99.toFixed(2)} |`)
+    lines.push('', `Uncached lookup, ${LARGE.toLocaleString('en')} / ${SMALL.toLocaleString('en')}: **${(costs[LARGE]!.median / costs[SMALL]!.median).toFixed(2)}×** (target ≤ 1.2×).`, '')
+    const tools = ['wrk', 'taskset'].filter((tool) => spawnSync('which', [tool]).status !== 0)
+    if (tools.length > 0) lines.push(`Cleanup case skipped: ${tools.join(', ')} not installed.`)
+    else lines.push(...(await cleanupCase(dir).catch((error: Error) => [`Cleanup case failed: ${error.message}`])))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
   return lines
+}
+
+/**
+ * Microbenchmark of `SessionStore.load()` for a known, valid cookie, per storage: what the hot
+ * path costs in-process (µs per call, median of 5 rounds). Printed, never asserted.
+ */
+export async function runLoadCases(iterations = Number(process.env.BENCH_LOAD_ITERATIONS ?? 50_000)): Promise<string[]> {
+  const { createSessionStore } = await import('../src/session/store/index.js')
+  const { systemClock } = await import('../src/clock.js')
+  const lines = ['## SessionStore.load() with a valid cookie, in-process', '', '| storage | µs per load (median of 5) | min–max |', '|---|---:|---:|']
+  for (const storage of ['memory', 'sqlite', 'redis', 'postgres', 'cookie'] as const) {
+    const config = parseConfig(
+      {
+        upstream: 'http://127.0.0.1:1',
+        secrets: ['s'.repeat(32)],
+        session: { storage, sqlite: { path: `/tmp/gatehouse-load-${process.pid}.db` }, redis: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `gh-load-${process.pid}:` }, postgres: { url: process.env.DATABASE_URL, table: `gh_load_${process.pid}` } },
+      },
+      process.env,
+    )
+    let store: Awaited<ReturnType<typeof createSessionStore>> | undefined
+    try {
+      store = await createSessionStore(config.session, config.secrets, systemClock)
+      const now = Date.now()
+      const { token } = await store.create(
+        { user: 'bench', roles: ['viewer', 'admin'], email: 'bench@example.com', provider: { type: 'form', name: 'form' }, createdAt: now, lastSeen: now, renewedAt: now, idleExpiresAt: now + 3600_000, lifespanExpiresAt: now + 86_400_000, client: { ip: '127.0.0.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench' } },
+        { now },
+      )
+      const rounds: number[] = []
+      for (let round = 0; round < 6; round++) {
+        const start = performance.now()
+        for (let i = 0; i < iterations; i++) if (!(await store.load(token))) throw new Error('session not found')
+        if (round > 0) rounds.push(((performance.now() - start) * 1000) / iterations)
+      }
+      rounds.sort((a, b) => a - b)
+      lines.push(`| ${storage} | ${rounds[2]!.toFixed(2)} | ${rounds[0]!.toFixed(2)}–${rounds.at(-1)!.toFixed(2)} |`)
+      await store.admin?.removeMatching({})
+    } catch (error) {
+      lines.push(`| ${storage} | – | skipped: ${(error as Error).message.split('\n')[0]} |`)
+    } finally {
+      await store?.close()
+      if (storage === 'postgres') await dropTable(`gh_load_${process.pid}`)
+    }
+  }
+  for (const suffix of ['', '-wal', '-shm']) await import('node:fs').then((fs) => fs.rmSync(`/tmp/gatehouse-load-${process.pid}.db${suffix}`, { force: true }))
+  return lines
+}
+
+async function dropTable(table: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const { withDefaultUser } = await import('../src/session/store/postgres.js')
+  const client = new pg.Client({ connectionString: withDefaultUser(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test') })
+  await client.connect().then(() => client.query(`DROP TABLE IF EXISTS ${table}`)).catch(() => undefined)
+  await client.end().catch(() => undefined)
+}
+
+// `node --import tsx bench/scale.ts [load] [scale]` runs the cases on their own.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const which = process.argv.slice(2)
+  const lines = [...(which.length === 0 || which.includes('load') ? await runLoadCases() : []), ...(which.length === 0 || which.includes('scale') ? await runScaleCases() : [])]
+  console.log(lines.join('\n'))
 }
