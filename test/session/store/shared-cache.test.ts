@@ -171,3 +171,24 @@ describe('sqlite invalidation log', () => {
     }
   })
 })
+
+// Redis: invalidations travel by pub/sub, asynchronously. `settle` waits for them (at most 1 s)
+// and records how long that took: the window during which another process may serve a stale entry.
+const { createRedisStore } = await import('../../../src/session/store/redis.js')
+const { REDIS_URL, dropRedisPrefix, redisSkip, uniqueName } = await import('../../helpers/services.js')
+const redisPrefix = `${uniqueName('gh-shared')}:`
+const windows: number[] = []
+after(async () => {
+  if (!(await redisSkip())) await dropRedisPrefix(REDIS_URL, redisPrefix)
+  if (windows.length > 0) console.log(`# redis pub/sub invalidation window observed: max ${Math.max(...windows).toFixed(1)} ms over ${windows.length} waits`)
+})
+runSharedCacheCases(
+  'redis',
+  () => createRedisStore({ url: REDIS_URL, prefix: redisPrefix }),
+  async (check) => {
+    const started = performance.now()
+    while (!(await check()) && performance.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 1))
+    windows.push(performance.now() - started)
+  },
+  await redisSkip(),
+)
