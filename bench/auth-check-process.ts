@@ -30,6 +30,9 @@ function sessionOf(cookieHeader: string | undefined): { user: string; roles: str
   return sessions.get(id)
 }
 
+// BODY=1 (keep-alive check only): answer with a small JSON body, as a JSON API would.
+const body = process.env.BODY === '1' ? Buffer.from('{"user":"bench","roles":["bench"]}') : Buffer.alloc(0)
+
 const server = createServer((req, res) => {
   const session = sessionOf(req.headers.cookie)
   if (!session) {
@@ -37,8 +40,8 @@ const server = createServer((req, res) => {
     res.end()
     return
   }
-  res.writeHead(200, { 'x-forwarded-user': session.user, 'x-forwarded-groups': session.roles, 'content-length': '0' })
-  res.end()
+  res.writeHead(200, { 'x-forwarded-user': session.user, 'x-forwarded-groups': session.roles, 'content-length': String(body.length) })
+  res.end(body)
 })
 server.keepAliveTimeout = 60_000
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {

@@ -17,6 +17,7 @@ export interface LoadSettings {
 }
 
 export interface WrkRun {
+  requests: number
   requestsPerSecond: number
   p50: number
   p99: number
@@ -49,6 +50,7 @@ export function parseWrk(output: string): WrkRun {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)
   return {
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? 0),
     requestsPerSecond: Number(rps[1]),
     p50: toMs(p50[1]!),
     p99: toMs(p99[1]!),
@@ -75,16 +77,17 @@ export async function probe(url: string, headers: Record<string, string>): Promi
   if (response.status < 200 || response.status > 299) throw new Error(`probe ${new URL(url).pathname} answered ${response.status}: ${body.slice(0, 160)}`)
 }
 
-/** Warm-up, then `repeats` measured runs; `serverPid` (the process tree serving the case) gets its CPU use sampled. */
-export async function measure(name: string, url: string, headers: Record<string, string>, settings: LoadSettings, serverPid?: number): Promise<CaseResult> {
+/** Warm-up, then `repeats` measured runs; the CPU use of the server process trees `serverPids` is summed. */
+export async function measure(name: string, url: string, headers: Record<string, string>, settings: LoadSettings, serverPids: number[] = []): Promise<CaseResult> {
   await probe(url, headers)
   await wrk(url, settings.warmupSeconds, settings, headers)
   const runs: WrkRun[] = []
   for (let i = 0; i < settings.repeats; i++) {
-    const cpuBefore = serverPid === undefined ? 0 : cpuSeconds(serverPid)
+    const cpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+    const cpuBefore = cpu()
     const started = performance.now()
     const result = await wrk(url, settings.seconds, settings, headers)
-    if (serverPid !== undefined) result.serverCpu = (cpuSeconds(serverPid) - cpuBefore) / ((performance.now() - started) / 1000)
+    if (serverPids.length) result.serverCpu = (cpu() - cpuBefore) / ((performance.now() - started) / 1000)
     runs.push(result)
   }
   await probe(url, headers)

@@ -1,5 +1,5 @@
 // Debian's nginx as a non-daemon child: own prefix, temp dirs, pid file and error log in a temp dir.
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, startProcess, waitForHttp, type Started } from './proc.js'
@@ -14,13 +14,10 @@ export interface NginxOptions {
   pin?: string
 }
 
+/** `nginx -v` prints to stderr. */
 export function nginxVersion(): string {
-  try {
-    return execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || 'unknown'
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr
-    return stderr?.trim() ?? 'unknown'
-  }
+  const out = spawnSync('nginx', ['-v'], { encoding: 'utf8' })
+  return `${out.stdout ?? ''}${out.stderr ?? ''}`.trim().replace(/^nginx version: /, '') || 'unknown'
 }
 
 function config(dir: string, port: number, o: NginxOptions): string {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
 import { benchPasswordHash, loginCookie, ROOT, startGatehouse } from './gatehouse.js'
@@ -117,7 +117,10 @@ async function dropRedisKeys(prefix: string): Promise<void> {
 
 async function dropPostgresTable(table: string): Promise<void> {
   const { default: pg } = await import('pg')
-  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 2000 })
+  // Like the gateway's store: the OS user name when the URL names none.
+  const url = new URL(postgresUrl)
+  if (!url.username) url.username = process.env.PGUSER ?? userInfo().username
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 2000 })
   try {
     await client.connect()
     // Any tables the store made with this unique name as prefix (sessions and helpers).
@@ -193,33 +196,73 @@ function established(port: number): number {
   return out.split('\n').filter((l) => l.trim()).length
 }
 
-async function keepAliveCheck(upstream: string, gatehouse: { url: string; proc: Started }, cookie: string): Promise<KeepAliveFinding> {
-  const port = Number(new URL(gatehouse.url).port)
-  const headers = await rawRequest(gatehouse.url, '/_gatehouse/auth', '1.1', cookie)
-  const http10 = await rawRequest(gatehouse.url, '/_gatehouse/auth', '1.0', cookie)
-  const rows: string[] = []
-  for (const keepalive of [true, false]) {
-    const nginx = await startNginx(join(tmp, `nginx-ka-${keepalive}`), { workers: 1, upstreamPort: Number(new URL(upstream).port), auth: { port, path: '/_gatehouse/auth' }, keepalive, pin: SERVER_CORE })
+interface Backend {
+  label: string
+  /** Starts a fresh backend (a fresh port, so no earlier TIME_WAIT sockets are counted). */
+  start(): Promise<{ port: number; pid: number; cookie: string; stop(): Promise<void> }>
+}
+
+/**
+ * nginx auth_request → each backend, one short pinned run each: who closes the connections
+ * between nginx and the auth backend, how many, and what that costs.
+ */
+async function keepAliveCheck(upstream: string): Promise<KeepAliveFinding> {
+  const checkWith = (body: boolean): Backend['start'] => async () => {
+    const check = await nodeServer('auth check', 'auth-check-process.ts', body ? { BODY: '1' } : {})
+    return { port: check.info.port, pid: check.proc.pid, cookie: check.info.cookie!, stop: () => check.proc.stop() }
+  }
+  let n = 0
+  const gatehouse: Backend['start'] = async () => {
+    const g = await startGatehouse(tmp, { upstream, session: { storage: 'sqlite', sqlite: { path: join(tmp, `keepalive-${++n}.db`) } }, pin: SERVER_CORE })
     try {
-      const settings = { ...pinned, repeats: 1, seconds: 3 }
-      await wrk(`${nginx.url}/x`, 1, settings, { cookie })
-      const before = timeWait(port)
-      const cpu0 = cpuSeconds(gatehouse.proc.pid)
-      const t0 = performance.now()
-      let peak = 0
-      const sampler = setInterval(() => (peak = Math.max(peak, established(port))), 500)
-      const result = await wrk(`${nginx.url}/x`, settings.seconds, settings, { cookie })
-      clearInterval(sampler)
-      const wall = (performance.now() - t0) / 1000
-      const cpu = (cpuSeconds(gatehouse.proc.pid) - cpu0) / wall
-      const after = timeWait(port)
-      const requests = Math.round(result.requestsPerSecond * settings.seconds)
-      rows.push(
-        `| ${keepalive ? 'yes (`keepalive 64`, HTTP/1.1, `Connection ""`)' : 'no (nginx defaults: HTTP/1.0, `Connection: close`)'} | ${fmt(result.requestsPerSecond)} | ${result.p99.toFixed(2)} | ${(cpu * 100).toFixed(0)} % | ${peak} | ${Math.max(0, after.client - before.client).toLocaleString('en')} | ${Math.max(0, after.server - before.server).toLocaleString('en')} | ~${requests.toLocaleString('en')} |`,
-      )
-      log(`  keep-alive ${keepalive}: ${Math.round(result.requestsPerSecond)} req/s, gateway CPU ${(cpu * 100).toFixed(0)} %, TIME_WAIT nginx-side +${after.client - before.client}, gateway-side +${after.server - before.server}`)
+      return { port: Number(new URL(g.url).port), pid: g.proc.pid, cookie: await loginCookie(g.url), stop: () => g.proc.stop() }
+    } catch (error) {
+      await g.proc.stop()
+      throw error
+    }
+  }
+  const variants: [string, string, Backend['start'], boolean][] = [
+    ['minimal Node check, empty 200 (as in the reference)', '/check', checkWith(false), true],
+    ['minimal Node check answering a 34-byte JSON body', '/check', checkWith(true), true],
+    ['Gatehouse `/_gatehouse/auth`', '/_gatehouse/auth', gatehouse, true],
+    ['Gatehouse `/_gatehouse/auth`', '/_gatehouse/auth', gatehouse, false],
+  ]
+  const rows: string[] = []
+  let headers = ''
+  let http10 = ''
+  for (const [label, path, start, keepalive] of variants) {
+    const backend = await start()
+    try {
+      if (path === '/_gatehouse/auth' && !headers) {
+        headers = await rawRequest(`http://127.0.0.1:${backend.port}`, path, '1.1', backend.cookie)
+        http10 = await rawRequest(`http://127.0.0.1:${backend.port}`, path, '1.0', backend.cookie)
+      }
+      const nginx = await startNginx(join(tmp, `nginx-ka-${rows.length}`), { workers: 1, upstreamPort: Number(new URL(upstream).port), auth: { port: backend.port, path }, keepalive, pin: SERVER_CORE })
+      try {
+        const settings = { ...pinned, repeats: 1, seconds: 3 }
+        const warm = await wrk(`${nginx.url}/x`, 1, settings, { cookie: backend.cookie })
+        const backendCpu0 = cpuSeconds(backend.pid)
+        const nginxCpu0 = cpuSeconds(nginx.proc.pid)
+        const t0 = performance.now()
+        let peak = 0
+        const sampler = setInterval(() => (peak = Math.max(peak, established(backend.port))), 500)
+        const result = await wrk(`${nginx.url}/x`, settings.seconds, settings, { cookie: backend.cookie })
+        clearInterval(sampler)
+        const wall = (performance.now() - t0) / 1000
+        const backendCpu = (cpuSeconds(backend.pid) - backendCpu0) / wall
+        const nginxCpu = (cpuSeconds(nginx.proc.pid) - nginxCpu0) / wall
+        const closed = timeWait(backend.port)
+        const requests = warm.requests + result.requests
+        const pct = (x: number) => `${(x * 100).toFixed(0)} %`
+        rows.push(
+          `| ${label} | ${keepalive ? 'on' : 'off (nginx defaults)'} | ${fmt(result.requestsPerSecond)} | ${result.p99.toFixed(2)} | ${pct(backendCpu)} | ${pct(nginxCpu)} | ${peak} | ${closed.client.toLocaleString('en')} | ${closed.server.toLocaleString('en')} | ${requests.toLocaleString('en')} |`,
+        )
+        log(`  keep-alive check, ${label}, keepalive ${keepalive}: ${Math.round(result.requestsPerSecond)} req/s, backend CPU ${pct(backendCpu)}, nginx CPU ${pct(nginxCpu)}, closed by nginx ${closed.client}, by backend ${closed.server}, requests ${requests}`)
+      } finally {
+        await nginx.proc.stop()
+      }
     } finally {
-      await nginx.proc.stop()
+      await backend.stop()
     }
   }
   return { headers, http10, rows }
@@ -409,11 +452,11 @@ async function main(): Promise<void> {
   const upstreamPort = Number(new URL(upstream.url).port)
   let keepAlive: KeepAliveFinding | undefined
   try {
-    results.push(await measure('upstream hit directly (node:http)', `${upstream.url}/x`, {}, pinned, upstream.proc.pid))
+    results.push(await measure('upstream hit directly (node:http)', `${upstream.url}/x`, {}, pinned, [upstream.proc.pid]))
 
     const plain = await startNginx(join(tmp, 'nginx-plain'), { workers: 1, upstreamPort, pin: SERVER_CORE })
     try {
-      results.push(await measure('nginx reverse proxy, no auth', `${plain.url}/x`, {}, pinned, plain.proc.pid))
+      results.push(await measure('nginx reverse proxy, no auth', `${plain.url}/x`, {}, pinned, [upstream.proc.pid, plain.proc.pid]))
     } finally {
       await plain.proc.stop()
     }
@@ -422,7 +465,7 @@ async function main(): Promise<void> {
     try {
       const nginx = await startNginx(join(tmp, 'nginx-check'), { workers: 1, upstreamPort, auth: { port: check.info.port, path: '/check' }, pin: SERVER_CORE })
       try {
-        const ref = await measure('nginx + `auth_request` → minimal Node cookie check (HMAC cookie + in-process Map)', `${nginx.url}/x`, { cookie: check.info.cookie! }, pinned, check.proc.pid)
+        const ref = await measure('nginx + `auth_request` → minimal Node cookie check (HMAC cookie + in-process Map)', `${nginx.url}/x`, { cookie: check.info.cookie! }, pinned, [upstream.proc.pid, nginx.proc.pid, check.proc.pid])
         ref.reference = true
         results.push(ref)
       } finally {
@@ -437,7 +480,7 @@ async function main(): Promise<void> {
     try {
       const express = await nodeServer('express', 'express-process.ts', { UPSTREAM: upstream.url })
       try {
-        results.push(await measure(EXPRESS, `${express.url}/x`, { cookie: await expressCookie(express.url) }, pinned, express.proc.pid))
+        results.push(await measure(EXPRESS, `${express.url}/x`, { cookie: await expressCookie(express.url) }, pinned, [upstream.proc.pid, express.proc.pid]))
       } finally {
         await express.proc.stop()
       }
@@ -462,21 +505,17 @@ async function main(): Promise<void> {
       }
       try {
         const cookie = await loginCookie(gatehouse.url)
-        results.push(await measure(GH(label), `${gatehouse.url}/x`, { cookie }, pinned, gatehouse.proc.pid))
+        results.push(await measure(GH(label), `${gatehouse.url}/x`, { cookie }, pinned, [upstream.proc.pid, gatehouse.proc.pid]))
         if (label === 'sqlite') {
           // The same gateway as nginx's auth_request endpoint.
           const nginx = await startNginx(join(tmp, 'nginx-gatehouse'), { workers: 1, upstreamPort, auth: { port: Number(new URL(gatehouse.url).port), path: '/_gatehouse/auth' }, pin: SERVER_CORE })
           try {
-            results.push(await measure(NGINX_GH, `${nginx.url}/x`, { cookie }, pinned, gatehouse.proc.pid))
+            results.push(await measure(NGINX_GH, `${nginx.url}/x`, { cookie }, pinned, [upstream.proc.pid, nginx.proc.pid, gatehouse.proc.pid]))
           } catch (error) {
             results.push(skipped(NGINX_GH, error))
           } finally {
             await nginx.proc.stop()
           }
-          keepAlive = await keepAliveCheck(upstream.url, gatehouse, cookie).catch((error: Error) => {
-            log(`  keep-alive check failed: ${error.message}`)
-            return undefined
-          })
         }
       } catch (error) {
         results.push(skipped(GH(label), error))
@@ -497,7 +536,7 @@ async function main(): Promise<void> {
       try {
         const gatehouse = await startGatehouse(tmp, { upstream: upstream.url, session: { storage: 'sqlite', sqlite: { path: join(tmp, 'credentials.db') } }, extra: { auth }, pin: SERVER_CORE })
         try {
-          results.push(await measure(name, `${gatehouse.url}/x`, await headers(), pinned, gatehouse.proc.pid))
+          results.push(await measure(name, `${gatehouse.url}/x`, await headers(), pinned, [upstream.proc.pid, gatehouse.proc.pid]))
         } finally {
           await gatehouse.proc.stop()
         }
@@ -505,6 +544,11 @@ async function main(): Promise<void> {
         results.push(skipped(name, error))
       }
     }
+    log('keep-alive check')
+    keepAlive = await keepAliveCheck(upstream.url).catch((error: Error) => {
+      log(`  keep-alive check failed: ${error.message}`)
+      return undefined
+    })
   } finally {
     await upstream.proc.stop()
   }
@@ -588,7 +632,7 @@ async function main(): Promise<void> {
     '',
     `${startedAt.toISOString()}${quick ? ' · **--quick** (1 repeat of 3 s: a smoke run, not a measurement)' : ''} · ${machine().join(' · ')} · load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end · ${minutes.toFixed(1)} min`,
     '',
-    `Method: everything on 127.0.0.1, started and stopped by \`npm run bench\`. Pinned mode: \`taskset -c ${LOAD_CORE ?? '-'} wrk -t1 -c50 -d${pinned.seconds}s --latency\`; every server process (upstream, nginx with \`worker_processes 1\`, the Node auth check, express, Gatehouse) under \`taskset -c ${SERVER_CORE ?? '-'}\`; the Redis and PostgreSQL servers are the machine's own services and are not pinned. nginx talks HTTP/1.1 with keep-alive (\`keepalive 64\`) to every Node backend. Each case: a ${pinned.warmupSeconds} s warm-up, then ${pinned.repeats} × ${pinned.seconds} s; req/s is the median (min–max) of the repeats, p50 the median of the repeats' p50, p99 the worst repeat's p99 (from wrk's latency distribution); errors = socket errors + non-2xx answers over all repeats (an answer is also checked to be 2xx before and after each case). Every request carries a valid credential. "vs reference" divides by nginx + \`auth_request\` → minimal Node check in this same run. Server CPU: CPU time of the process tree serving the case (the Node process; nginx rows: the upstream or auth check, or Gatehouse) per second of wall time, 100 % = the whole core.`,
+    `Method: everything on 127.0.0.1, started and stopped by \`npm run bench\`. Pinned mode: \`taskset -c ${LOAD_CORE ?? '-'} wrk -t1 -c50 -d${pinned.seconds}s --latency\`; every server process (upstream, nginx with \`worker_processes 1\`, the Node auth check, express, Gatehouse) under \`taskset -c ${SERVER_CORE ?? '-'}\`; the Redis and PostgreSQL servers are the machine's own services and are not pinned. nginx talks HTTP/1.1 with keep-alive (\`keepalive 64\`) to every Node backend. Each case: a ${pinned.warmupSeconds} s warm-up, then ${pinned.repeats} × ${pinned.seconds} s; req/s is the median (min–max) of the repeats, p50 the median of the repeats' p50, p99 the worst repeat's p99 (from wrk's latency distribution); errors = socket errors + non-2xx answers over all repeats (an answer is also checked to be 2xx before and after each case). Every request carries a valid credential. "vs reference" divides by nginx + \`auth_request\` → minimal Node check in this same run. Server CPU: CPU time of all the bench's server processes in the case (upstream, nginx, auth backend, express or Gatehouse) per second of wall time; 100 % = all of core 1, so a value well below 100 % means core 1 was idle or taken by something else on the machine.`,
     '',
     '## Pinned: one core for wrk, one core for all servers',
     '',
@@ -607,10 +651,10 @@ async function main(): Promise<void> {
       ? [
           '## Keep-alive between nginx and Gatehouse',
           '',
-          'nginx `auth_request` → Gatehouse `/_gatehouse/auth` (sqlite), pinned as above, one 3 s run each. TIME_WAIT sockets are counted on the side that closed the connection first: "nginx side" = nginx closed it, "gateway side" = Gatehouse closed it.',
+          'nginx (`worker_processes 1`) with `auth_request` to each backend, pinned as above, each backend freshly started on a new port, a 1 s warm-up and one 3 s run. A TCP connection stays in TIME_WAIT (60 s) on the side that closed it first, so TIME_WAIT sockets on the backend\'s port count the connections closed over both runs: "closed by nginx" (nginx\'s side) and "closed by the backend". "keep-alive on" = `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection ""`, as in every measured case; "off" = nginx\'s defaults (HTTP/1.0 with `Connection: close`). CPU: per wall second, 100 % = one core.',
           '',
-          '| nginx upstream keep-alive | req/s | p99 ms | Gatehouse CPU | connections to Gatehouse (peak) | closed by nginx | closed by Gatehouse | requests |',
-          '|---|---:|---:|---:|---:|---:|---:|---:|',
+          '| auth backend | keep-alive | req/s | p99 ms | backend CPU | nginx CPU | connections to the backend (peak) | closed by nginx | closed by the backend | requests |',
+          '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
           ...keepAlive.rows,
           '',
           'What Gatehouse answers on `/_gatehouse/auth` over HTTP/1.1 (status line and headers):',
