@@ -178,7 +178,7 @@ function rawRequest(url: string, path: string, version: '1.0' | '1.1', cookie: s
 
 /** TIME_WAIT sockets touching `port`: on the server's side (it closed first) or the client's. */
 function timeWait(port: number): { server: number; client: number } {
-  const out = execFileSync('ss', ['-Htan', 'state', 'time-wait'], { encoding: 'utf8' })
+  const out = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   let server = 0
   let client = 0
   for (const line of out.split('\n')) {
@@ -192,7 +192,7 @@ function timeWait(port: number): { server: number; client: number } {
 }
 
 function established(port: number): number {
-  const out = execFileSync('ss', ['-Htan', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+  const out = execFileSync('ss', ['-Htan', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
   return out.split('\n').filter((l) => l.trim()).length
 }
 
