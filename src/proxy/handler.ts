@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
-import { errorResponse, isStoreOutage } from '../error-response.js'
 import { RouteNotFound } from '../errors.js'
 import { pathOf, wantsHtml, type RequestView } from '../http/request-view.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
@@ -10,6 +9,7 @@ import type { Pipeline } from '../pipeline/pipeline.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
+import { createAnswers } from './answers.js'
 import { forward } from './forward.js'
 import type { HeaderRewriter } from './identity-headers.js'
 import type { UpstreamPools } from './upstream-pool.js'
@@ -42,29 +42,20 @@ export interface ProxyDeps {
  * then the request streams to the upstream with the identity headers set, or is answered here.
  */
 export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const fail = (res: ServerResponse, error: unknown, setCookie: readonly string[] = [], status?: number): void => {
-    const answer = errorResponse(error, status)
-    if (isStoreOutage(error)) deps.storeHealth.failed(error)
-    else if (answer.status >= 500 && !(answer.status === 502 || answer.status === 504)) deps.log.error({ err: error }, 'unexpected error')
-    const headers: Record<string, string | readonly string[]> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
-    if (setCookie.length > 0) headers['set-cookie'] = setCookie
-    if (answer.status === 401 && deps.basicChallenge) headers['www-authenticate'] = deps.basicChallenge
-    send(res, answer.status, headers, JSON.stringify(answer.body))
-  }
+  const answers = createAnswers(deps)
+  const fail = answers.error
 
   const handle = async (req: IncomingMessage, res: ServerResponse, view: RequestView, track: { caller: Caller | null }): Promise<void> => {
     const body = deps.logoutPostArg && req.method === 'POST' && readsBody(req) ? await readBody(req) : undefined
     const { verdict, setCookie } = await deps.pipeline.decide(view, { body })
     switch (verdict.kind) {
-      case 'logout': {
-        const answer = await deps.logout.perform(view)
-        return send(res, answer.status, answer.headers, answer.body ? JSON.stringify(answer.body) : undefined, answer.body ? 'application/json; charset=utf-8' : undefined)
-      }
+      case 'logout':
+        return answers.logout(res, await deps.logout.perform(view))
       case 'redirect':
-        return send(res, 302, { location: verdict.location, 'cache-control': 'no-store', 'set-cookie': setCookie })
+        return answers.redirect(res, verdict.location, setCookie)
       case 'deny':
         if (verdict.signIn && deps.loginPath && wantsHtml(view.headers) && (view.method === 'GET' || view.method === 'HEAD')) {
-          return send(res, 302, { location: `${deps.loginPath}?rd=${encodeURIComponent(verdict.signIn.rd)}`, 'cache-control': 'no-store', 'set-cookie': setCookie })
+          return answers.redirect(res, `${deps.loginPath}?rd=${encodeURIComponent(verdict.signIn.rd)}`, setCookie)
         }
         return fail(res, verdict.error, setCookie, verdict.status)
       case 'pass': {
@@ -100,21 +91,6 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       fail(res, error)
     })
   }
-}
-
-function send(res: ServerResponse, status: number, headers: Record<string, string | readonly string[]>, body?: string, contentType?: string): void {
-  if (res.headersSent || res.destroyed) return
-  const out: Record<string, string | readonly string[]> = {}
-  for (const name in headers) {
-    const value = headers[name]!
-    if (typeof value !== 'string' && value.length === 0) continue
-    out[name] = value
-  }
-  if (contentType) out['content-type'] = contentType
-  if (body !== undefined) out['content-length'] = String(Buffer.byteLength(body))
-  else out['content-length'] = '0'
-  res.writeHead(status, out as Record<string, string | string[]>)
-  res.end(body)
 }
 
 function readsBody(req: IncomingMessage): boolean {

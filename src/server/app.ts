@@ -17,6 +17,7 @@ import { createLogout } from '../pipeline/logout.js'
 import { createPipeline } from '../pipeline/pipeline.js'
 import { createRedirectPolicy } from '../pipeline/redirect-policy.js'
 import { createRouter } from '../pipeline/router.js'
+import { createForwardAuthHandler } from '../proxy/forward-auth.js'
 import { createProxyHandler } from '../proxy/handler.js'
 import { createHeaderRewriter } from '../proxy/identity-headers.js'
 import { createUpstreamPools } from '../proxy/upstream-pool.js'
@@ -131,10 +132,10 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     log,
   })
 
-  const isGatewayEndpoint = (url: string | undefined): boolean => {
-    const path = pathOf(url ?? '/')
-    return underPrefix(path, prefix) || path === logoutPath
-  }
+  const forwardAuth = createForwardAuthHandler({ pipeline, logout, identityHeaders: config.identity_headers, basicChallenge, requestLog, storeHealth, log })
+  const forwardAuthPaths = new Set([`${prefix}/auth`, `${prefix}/forward-auth`])
+
+  const isGatewayEndpoint = (path: string): boolean => underPrefix(path, prefix) || path === logoutPath
   let closing = false
   const app = Fastify({
     // Gatehouse writes its own one-line-per-request log (createRequestLog) with its own pino.
@@ -146,7 +147,9 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       createServer((req: IncomingMessage, res: ServerResponse) => {
         // Draining: answer what is in flight, then let the client reconnect elsewhere.
         if (closing) res.shouldKeepAlive = false
-        if (isGatewayEndpoint(req.url)) fastifyHandler(req, res)
+        const path = pathOf(req.url ?? '/')
+        if (forwardAuthPaths.has(path)) forwardAuth(req, res)
+        else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
         else proxy(req, res)
       }),
   })
@@ -159,7 +162,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const pageHeaders = pageSecurityHeaders(frameAncestors)
   registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
-  registerSessionRoutes(app, { prefix, identify, pipeline, logout, identityHeaders: config.identity_headers })
+  registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
   await registerAdmin(app, {
     base: `${prefix}/admin`,

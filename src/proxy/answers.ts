@@ -1,0 +1,33 @@
+import type { ServerResponse } from 'node:http'
+import { errorResponse, isStoreOutage } from '../error-response.js'
+import { sendAnswer, type HeaderValues } from '../http/respond.js'
+import type { LogoutAnswer } from '../pipeline/logout.js'
+import type { Logger } from '../telemetry/logger.js'
+import type { StoreHealth } from '../telemetry/store-health.js'
+
+export interface Answers {
+  /** An error as JSON through the one error map; `status` overrides (a route's `deny_anonymous`). */
+  error(res: ServerResponse, error: unknown, setCookie?: readonly string[], status?: number): void
+  logout(res: ServerResponse, answer: LogoutAnswer): void
+  redirect(res: ServerResponse, location: string, setCookie: readonly string[]): void
+}
+
+/** Answers written on plain node:http by the proxy and forward-auth, the same way the Fastify endpoints write them. */
+export function createAnswers(deps: { basicChallenge?: string | undefined; storeHealth: StoreHealth; log: Logger }): Answers {
+  return {
+    error(res, error, setCookie = [], status) {
+      const answer = errorResponse(error, status)
+      if (isStoreOutage(error)) deps.storeHealth.failed(error)
+      else if (answer.status === 500) deps.log.error({ err: error }, 'unexpected error')
+      const headers: HeaderValues = { 'cache-control': 'no-store', 'set-cookie': setCookie }
+      if (answer.status === 401 && deps.basicChallenge) headers['www-authenticate'] = deps.basicChallenge
+      sendAnswer(res, answer.status, headers, JSON.stringify(answer.body), 'application/json; charset=utf-8')
+    },
+    logout(res, answer) {
+      sendAnswer(res, answer.status, answer.headers, answer.body ? JSON.stringify(answer.body) : undefined, answer.body ? 'application/json; charset=utf-8' : undefined)
+    },
+    redirect(res, location, setCookie) {
+      sendAnswer(res, 302, { location, 'cache-control': 'no-store', 'set-cookie': setCookie })
+    },
+  }
+}
