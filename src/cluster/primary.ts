@@ -58,7 +58,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       if (live.get(slot) === worker) live.delete(slot)
       const fields = { worker: slot, pid: worker.process.pid, code, signal }
       if (stopping) {
-        if (code !== 0) exitCode = 1
+        // Killed by our own SIGTERM: a worker still loading, before it could handle the signal.
+        if (code !== 0 && signal !== 'SIGTERM') exitCode = 1
         log.info({ event: 'worker_stopped', ...fields }, 'worker stopped')
         if (live.size === 0) finish()
         return

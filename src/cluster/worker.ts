@@ -14,17 +14,20 @@ import { SLOT_ENV } from './messages.js'
 export async function runWorker(config: Config): Promise<number> {
   const slot = Number(process.env[SLOT_ENV] ?? cluster.worker?.id ?? 0)
   const log = createLogger(config.log.level).child({ worker: slot, pid: process.pid })
-  const gateway = await startGateway(config, { logger: log }, { handleSignals: false })
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening for the signals before starting: a stop that arrives while the gateway is still
+  // being built takes effect as soon as it is built, instead of killing the process half-way.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'))
     process.once('SIGINT', () => resolve('SIGINT'))
-    if (process.listenerCount('SIGHUP') === 0) {
-      // Without a handler SIGHUP would kill the worker (and the primary would replace it).
-      process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no reload'))
-    }
-    const ready: WorkerReady = { gatehouse: 'ready', address: gateway.url }
-    process.send?.(ready)
   })
+  const gateway = await startGateway(config, { logger: log }, { handleSignals: false })
+  if (process.listenerCount('SIGHUP') === 0) {
+    // Without a handler SIGHUP would kill the worker (and the primary would replace it).
+    process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no reload'))
+  }
+  const ready: WorkerReady = { gatehouse: 'ready', address: gateway.url }
+  process.send?.(ready)
+  const signal = await stopSignal
   // A second signal (a primary's forwarded SIGTERM after a terminal's SIGINT) must not kill a draining worker.
   process.on('SIGTERM', () => {})
   process.on('SIGINT', () => {})
