@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { escapeHtml } from '../server/pages/login-page.js'
+import { escapeHtml } from '../http/html.js'
 
 export interface EchoRequest {
   method: string

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../../http/html.js'
+
 /** The login form: plain HTML, no external assets, usable with a keyboard and a screen reader. */
 export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined }): string {
   const error = options.error
@@ -39,8 +41,4 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
 </body>
 </html>
 `
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
