@@ -3,7 +3,6 @@ import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
-import { createAuthenticators } from '../auth/index.js'
 import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
@@ -11,27 +10,19 @@ import type { Config } from '../config/schema.js'
 import { frameAncestorsDirective, pageSecurityHeaders } from '../http/page-headers.js'
 import { underPrefix } from '../http/paths.js'
 import { pathOf } from '../http/request-view.js'
-import { consumedCredentials } from '../pipeline/credentials.js'
-import { createIdentify } from '../pipeline/identify.js'
-import { createLogout } from '../pipeline/logout.js'
-import { createPipeline } from '../pipeline/pipeline.js'
-import { createRedirectPolicy } from '../pipeline/redirect-policy.js'
-import { createRouter } from '../pipeline/router.js'
 import { createForwardAuthHandler } from '../proxy/forward-auth.js'
 import { createProxyHandler } from '../proxy/handler.js'
 import { createHeaderRewriter } from '../proxy/identity-headers.js'
 import { createUpstreamPools } from '../proxy/upstream-pool.js'
-import { BrowserSessions } from '../session/browser-sessions.js'
 import { startCleanup } from '../session/cleanup.js'
-import { SessionManager, policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
-import { audit } from '../telemetry/audit.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics, type Metrics } from '../telemetry/metrics.js'
 import { createRequestLog } from '../telemetry/request-log.js'
 import { StoreHealth } from '../telemetry/store-health.js'
 import { installErrorHandler } from './error-handler.js'
+import { buildGuard } from './guard.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
 import { registerLogoutRoutes } from './routes/logout.js'
@@ -73,47 +64,13 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const metrics = createMetrics()
   const storeHealth = new StoreHealth(log)
   const prefix = config.endpoints.prefix
-  const manager = new SessionManager({
-    store,
-    policy: policyFromConfig(config),
-    clock,
-    maxSessions: config.session.max_sessions,
-    events: {
-      evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), audit(log, 'session_evicted', { user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
-      renewed: (previous, next) => (metrics.sessionEvents.inc({ event: 'renewed' }), audit(log, 'session_renewed', { user: previous.user, session: previous.id.slice(0, 12), new_session: next.id.slice(0, 12) }, 'session id renewed')),
-      expired: (session, reason) => (metrics.sessionEvents.inc({ event: 'expired' }), log.debug({ event: 'session_expired', user: session.user, reason }, 'session expired')),
-    },
-  })
-  const sessions = new BrowserSessions(manager, config.session.cookie)
-  const authenticators = deps.authenticators ?? createAuthenticators(config, users, clock)
-  const consumed = consumedCredentials(authenticators, sessions)
-  const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
+  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators })
+
   const identityTokens = await createIdentityTokenSigner(config, clock)
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
   const frameAncestors = frameAncestorsDirective(config.endpoints.frame_ancestors)
   const loginPath = `${prefix}/login`
   const logoutPath = config.session.logout.path ?? `${prefix}/logout`
-
-  const identify = createIdentify({
-    sessions,
-    authenticators,
-    onSessionStarted: (identity, session, request) => {
-      metrics.sessionEvents.inc({ event: 'created' })
-      audit(log, 'login_success', { provider: identity.provider.type, user: identity.user, session: session.id.slice(0, 12), ip: request.ip }, 'login')
-    },
-    onRejected: (authenticator, error, request) =>
-      log.info({ event: 'auth_rejected', authenticator: authenticator.name, reason: error.reason ?? error.code, ip: request.ip }, 'credential rejected'),
-  })
-  const logout = createLogout({
-    settings: config.session.logout,
-    sessions,
-    jwt: authenticators.find((a) => a.name === 'jwt'),
-    admin: store.admin,
-    redirects,
-    loginPath,
-    onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),
-  })
-  const pipeline = createPipeline({ router: createRouter(config), identify, isLogout: logout.isTriggeredBy, withoutQueryCredentials: consumed.withoutQueryCredentials })
   const upstreams = createUpstreamPools()
   const requestLog = createRequestLog(log, metrics)
   const proxy = createProxyHandler({
