@@ -20,7 +20,8 @@ export async function runWorker(config: Config): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'))
     process.once('SIGINT', () => resolve('SIGINT'))
   })
-  const gateway = await startGateway(config, { logger: log }, { handleSignals: false })
+  // One worker sweeps expired sessions: N sweepers would only compete for the same rows.
+  const gateway = await startGateway(config, { logger: log, runCleanup: slot === 0 }, { handleSignals: false })
   if (process.listenerCount('SIGHUP') === 0) {
     // Without a handler SIGHUP would kill the worker (and the primary would replace it).
     process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no reload'))

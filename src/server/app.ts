@@ -35,6 +35,8 @@ export interface GatewayDeps {
   store?: SessionStore
   users?: UserDirectory
   authenticators?: Authenticator[]
+  /** Whether this process deletes expired sessions (default true; with workers, only slot 0 does). */
+  runCleanup?: boolean
 }
 
 export interface Gateway {
@@ -132,7 +134,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     pageHeaders: pageSecurityHeaders(frameAncestors, { scripts: true }),
   })
 
-  const cleanup = startCleanup(store, config.session.cleanup_interval, clock, log)
+  const cleanup = deps.runCleanup === false ? { stop() {} } : startCleanup(store, config.session.cleanup_interval, clock, log)
   let closed: Promise<void> | undefined
   return {
     app,
