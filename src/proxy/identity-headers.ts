@@ -22,8 +22,11 @@ const WELL_KNOWN_IDENTITY_HEADERS = [
   'x-webauth-user',
 ]
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's, not the request's. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'])
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's, not the request's. `Expect:
+ * 100-continue` was already answered by this server before the body was read.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'expect'])
 
 export interface ClientFacts {
   readonly ip: string

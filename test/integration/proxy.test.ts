@@ -97,6 +97,25 @@ describe('reverse proxy with identity headers', () => {
     assert.equal(echoed.body.length, big.length)
   })
 
+  test('an upload with Expect: 100-continue (curl, bodies over 1 MiB) reaches the upstream whole', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 0x61)
+    const { port, hostname } = new URL(gw.url)
+    const { request } = await import('node:http')
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ host: hostname, port, path: '/upload', method: 'POST', headers: { cookie: cookie!, expect: '100-continue', 'content-length': body.length, 'content-type': 'application/octet-stream' } })
+      req.on('continue', () => req.end(body))
+      req.on('response', (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on('error', reject)
+    })
+    assert.equal(answer.status, 200)
+    const echoed = JSON.parse(answer.text) as { body: string; headers: Record<string, string> }
+    assert.equal(echoed.body.length, body.length)
+    assert.equal(echoed.headers.expect, undefined)
+  })
+
   test('paths under the gateway prefix are never proxied', async () => {
     const before = gw.received.length
     const response = await get(gw.url, '/_gatehouse/nothing-here', { cookie })
