@@ -70,6 +70,7 @@ export function createServerSideStore(records: RecordStore, macKeys: readonly Bu
     remove: (ids) => removing(() => cache.evict(ids), () => records.remove(ids)),
     removeMatching: (filter) => removing(() => cache.clear(), () => records.removeMatching(filter)),
     removeExpired: (now, batchSize) => records.removeExpired(now, batchSize),
+    removesOffThread: () => records.removesOffThread?.() ?? false,
   }
 
   return {

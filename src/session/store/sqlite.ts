@@ -6,6 +6,7 @@ import { sessionsToEvict } from '../policy.js'
 import { storeExpiry, type Session } from '../session.js'
 import { decodeCursor, encodeCursor } from './query.js'
 import { storeFailure } from './failure.js'
+import { startMaintenance, type Maintenance } from './sqlite-maintenance.js'
 import type { RecordStore, SessionFilter } from './store.js'
 
 interface Row {
@@ -111,7 +112,7 @@ const ALL = '*'
  * LOG_KEEP entries; a reader that fell further behind drops its whole cache. Cleanup of
  * expired records logs nothing: an expired record is refused by the session policy anyway.
  */
-export function createSqliteStore(path: string, options: { logKeep?: number } = {}): RecordStore {
+export function createSqliteStore(path: string, options: { logKeep?: number; maintenance?: boolean } = {}): RecordStore {
   const logKeep = options.logKeep ?? LOG_KEEP
   const trimEvery = Math.min(LOG_TRIM_EVERY, logKeep)
   let db: Database.Database
@@ -157,6 +158,20 @@ export function createSqliteStore(path: string, options: { logKeep?: number } = 
     trimLog: db.prepare<[number]>('DELETE FROM gatehouse_invalidations WHERE seq <= ?'),
     trimmedThrough: db.prepare<[], number | undefined>("SELECT value FROM gatehouse_meta WHERE key = 'log_trimmed_through'").pluck(),
     setTrimmedThrough: db.prepare<[number]>("INSERT INTO gatehouse_meta (key, value) VALUES ('log_trimmed_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+  }
+
+  // Deletion of expired records and WAL checkpoints off the event loop (a file only: a
+  // ':memory:' database cannot be shared with a thread). Until the thread has its connection,
+  // and again if it dies, this connection checkpoints automatically as SQLite does by default.
+  let maintenance: Maintenance | undefined
+  if (path !== ':memory:' && options.maintenance !== false) {
+    const thread = startMaintenance(path, () => {
+      if (db.open) db.pragma('wal_autocheckpoint = 1000')
+    })
+    maintenance = thread
+    void thread.ready.then((ok) => {
+      if (ok && thread.alive() && db.open) db.pragma('wal_autocheckpoint = 0')
+    })
   }
 
   /** Inside a write transaction: tell the other processes' caches that `ids` changed. */
@@ -307,13 +322,16 @@ export function createSqliteStore(path: string, options: { logKeep?: number } = 
         const { clauses, values } = where(filter)
         return removeMatching.immediate(`DELETE FROM gatehouse_sessions ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)
       }),
-    removeExpired: (now, batchSize) => guard(() => statements.removeExpired.run(now, batchSize).changes),
+    // On the maintenance thread when it runs (see sqlite-maintenance.ts); here otherwise.
+    removeExpired: (now, batchSize) => (maintenance?.alive() ? maintenance.removeExpired(now, batchSize).catch((error: unknown) => Promise.reject(storeFailure('sqlite', error))) : guard(() => statements.removeExpired.run(now, batchSize).changes)),
+    removesOffThread: () => maintenance?.alive() ?? false,
     onInvalidate(l) {
       listener = l
     },
     freshen: () => db.open && freshen(),
     ping: () => guard(() => void db.prepare('SELECT 1').get()),
     close: async () => {
+      await maintenance?.close()
       if (db.open) db.close()
     },
   }

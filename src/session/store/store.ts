@@ -59,6 +59,11 @@ export interface SessionAdmin {
   removeMatching(filter: SessionFilter): Promise<number>
   /** Deletes expired records, at most `batchSize`; returns how many. */
   removeExpired(now: number, batchSize: number): Promise<number>
+  /**
+   * Optional: true while `removeExpired` runs off the event loop (SQLite's maintenance thread),
+   * so cleanup may use longer batches: they hold the store's write lock, not the requests.
+   */
+  removesOffThread?(): boolean
 }
 
 /**
