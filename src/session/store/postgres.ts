@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto'
 import { userInfo } from 'node:os'
 import pg from 'pg'
 import { storeCall } from './failure.js'
@@ -11,10 +12,22 @@ export interface PostgresStoreOptions {
   table: string
 }
 
+/** A notification names at most this many ids (payloads are limited to 8,000 bytes); more: 'all'. */
+const NOTIFY_MAX_IDS = 60
+const RECONNECT_MIN_MS = 250
+const RECONNECT_MAX_MS = 5_000
+
 /**
  * Sessions in a PostgreSQL table, created (with its indexes) at start. A per-user transaction
  * advisory lock serialises logins of one user across every gateway process, so `max_sessions`
  * holds even under concurrent logins.
+ *
+ * Read caches of other processes: every write that changes or removes an existing record runs
+ * `pg_notify` in its own transaction (delivered at commit, never for a rolled-back write) on a
+ * channel per table; each process LISTENs on one dedicated connection and evicts what others
+ * changed. While that connection is down, notifications may be lost: `freshen()` is false, so
+ * the cache is bypassed, and it is cleared when the connection is back. `cache_ttl` still bounds
+ * every entry (the window between a commit and its delivery is the channel's latency).
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<RecordStore> {
   const table = options.table // validated by the config schema: [a-z_][a-z0-9_]*
@@ -80,6 +93,59 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     })
   const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => run(() => inTransaction(work))
 
+  const instance = randomUUID()
+  const channel = `gatehouse_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
+  /** In the writing transaction: tell the other processes' caches. */
+  const notify = async (client: pg.PoolClient, ids: readonly string[] | 'all') => {
+    if (ids !== 'all' && ids.length === 0) return
+    const payload = JSON.stringify({ from: instance, ids: ids !== 'all' && ids.length > NOTIFY_MAX_IDS ? 'all' : ids })
+    await client.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+  let deliver: (ids: readonly string[] | 'all') => void = () => undefined
+  let listening = false
+  let closed = false
+  let listenerClient: pg.Client | undefined
+  let reconnect: NodeJS.Timeout | undefined
+  const listen = (delay = RECONNECT_MIN_MS) => {
+    if (closed) return
+    const client = new pg.Client({ connectionString: withDefaultUser(options.url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'), connectionTimeoutMillis: 2000 })
+    listenerClient = client
+    let lost = false
+    const retry = () => {
+      if (lost) return
+      lost = true
+      listening = false
+      void client.end().catch(() => undefined)
+      if (closed) return
+      reconnect = setTimeout(() => listen(Math.min(RECONNECT_MAX_MS, delay * 2)), delay)
+      reconnect.unref()
+    }
+    client.on('error', retry)
+    client.on('end', retry)
+    client.on('notification', (message) => {
+      try {
+        const { from, ids } = JSON.parse(message.payload ?? '') as { from: string; ids: string[] | 'all' }
+        if (from !== instance) deliver(ids)
+      } catch {
+        deliver('all') // not understood: assume the worst
+      }
+    })
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${channel}`))
+      .then(() => {
+        if (lost || closed) return
+        // Whatever changed while no one listened is unknown: start from an empty cache.
+        deliver('all')
+        listening = true
+        delay = RECONNECT_MIN_MS
+      })
+      .catch(retry)
+  }
+
+  // From the start, so the channel is up by the time a cache wants it (freshen() is false until then).
+  listen()
+
   const row = (session: Session) => [session.id, session.user, session.provider.type, session.provider.name, session.createdAt, storeExpiry(session), session.graceUntil !== undefined, JSON.stringify(session)]
   const INSERT = `INSERT INTO ${table} (id, username, provider_type, provider_name, created_at, expires_at, replaced, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
   const UPDATE = `UPDATE ${table} SET expires_at = $6, replaced = $7, record = $8 WHERE id = $1 AND username = $2 AND provider_type = $3 AND provider_name = $4 AND created_at = $5`
@@ -105,18 +171,31 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`gatehouse:${table}:${session.user}`])
           const live = parse((await client.query(`SELECT record FROM ${table} WHERE username = $1 AND NOT replaced AND (expires_at IS NULL OR expires_at > $2)`, [session.user, now])).rows)
           evicted = sessionsToEvict(live, maxSessions)
-          if (evicted.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [evicted.map((s) => s.id)])
+          if (evicted.length > 0) {
+            await client.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [evicted.map((s) => s.id)])
+            await notify(client, evicted.map((s) => s.id))
+          }
         }
         await client.query(INSERT, row(session))
         return evicted
       }),
-    update: (session) => run(async () => void (await pool.query(UPDATE, row(session)))),
+    update: (session) =>
+      transaction(async (client) => {
+        if ((await client.query(UPDATE, row(session))).rowCount) await notify(client, [session.id])
+      }),
     replace: (previous, next) =>
       transaction(async (client) => {
-        await client.query(UPDATE, row(previous))
+        if ((await client.query(UPDATE, row(previous))).rowCount) await notify(client, [previous.id])
         await client.query(INSERT, row(next))
       }),
-    remove: (ids) => run(async () => (ids.length === 0 ? 0 : ((await pool.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [ids])).rowCount ?? 0))),
+    remove: (ids) =>
+      ids.length === 0
+        ? Promise.resolve(0)
+        : transaction(async (client) => {
+            const removed = (await client.query<{ id: string }>(`DELETE FROM ${table} WHERE id = ANY($1) RETURNING id`, [ids])).rows.map((r) => r.id)
+            await notify(client, removed)
+            return removed.length
+          }),
     list: (query) =>
       run(async () => {
         const values: unknown[] = []
@@ -134,12 +213,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       run(async () => {
         const values: unknown[] = []
         const clauses = where(filter, values)
-        return (await pool.query(`DELETE FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)).rowCount ?? 0
+        return inTransaction(async (client) => {
+          const removed = (await client.query(`DELETE FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)).rowCount ?? 0
+          if (removed > 0) await notify(client, 'all')
+          return removed
+        })
       }),
     removeExpired: (now, batchSize) =>
       run(async () => (await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1 LIMIT $2)`, [now, batchSize])).rowCount ?? 0),
+    onInvalidate(listener) {
+      deliver = listener
+    },
+    freshen: () => listening,
     ping: () => run(async () => void (await pool.query('SELECT 1'))),
-    close: () => pool.end(),
+    close: async () => {
+      closed = true
+      listening = false
+      clearTimeout(reconnect)
+      await listenerClient?.end().catch(() => undefined)
+      await pool.end()
+    },
   }
 }
 

@@ -192,3 +192,29 @@ runSharedCacheCases(
   },
   await redisSkip(),
 )
+
+// PostgreSQL: invalidations by LISTEN/NOTIFY (pg_notify in the writing transaction), asynchronous
+// too. A store's cache is trusted only once its listening connection is up: `open` waits for it.
+const { createPostgresStore } = await import('../../../src/session/store/postgres.js')
+const { DATABASE_URL, dropPostgresTable, postgresSkip } = await import('../../helpers/services.js')
+const pgTable = uniqueName('gh_shared')
+const pgWindows: number[] = []
+after(async () => {
+  if (!(await postgresSkip())) await dropPostgresTable(DATABASE_URL, pgTable)
+  if (pgWindows.length > 0) console.log(`# postgres LISTEN/NOTIFY invalidation window observed: max ${Math.max(...pgWindows).toFixed(1)} ms over ${pgWindows.length} waits`)
+})
+runSharedCacheCases(
+  'postgres',
+  async () => {
+    const store = await createPostgresStore({ url: DATABASE_URL, table: pgTable })
+    const started = performance.now()
+    while (!store.freshen!() && performance.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 5))
+    return store
+  },
+  async (check) => {
+    const started = performance.now()
+    while (!(await check()) && performance.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 1))
+    pgWindows.push(performance.now() - started)
+  },
+  await postgresSkip(),
+)
