@@ -41,6 +41,10 @@ const SCHEMA = `
   CREATE INDEX gatehouse_sessions_created ON gatehouse_sessions (created_at, id);
 `
 const K_WINDOW = 16
+/** How long a locked database is waited for, retrying every ≤ BUSY_RETRY_MAX_MS, off the event loop. */
+const BUSY_WAIT_MS = 5_000
+const BUSY_RETRY_MAX_MS = 4
+const isBusy = (error: unknown) => typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('SQLITE_BUSY')
 const HEX_ID = /^[0-9a-f]{64}$/
 
 /** The 32-byte id and its key, or null for a string that no stored record can have. */
@@ -130,6 +134,10 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
       CREATE TABLE IF NOT EXISTS gatehouse_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `)
     migrate(db)
+    // From here on, a locked database is waited for asynchronously (see `guard`), never by
+    // SQLite's busy handler, which sleeps on the event loop: a login arriving during a cleanup
+    // batch or another process's write must not stall every request.
+    db.pragma('busy_timeout = 0')
   } catch (error) {
     throw new StoreUnavailable(`cannot open the SQLite session store at ${path}: ${(error as Error).message}`, { cause: error })
   }
@@ -280,12 +288,26 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
     return { clauses, values }
   }
 
-  // better-sqlite3 is synchronous; every failure (closed db, I/O, busy) means the store is unusable right now.
+  // better-sqlite3 is synchronous. SQLITE_BUSY (another connection holds the write lock: a
+  // cleanup batch, another process) is retried after a short timer, up to BUSY_WAIT_MS; any
+  // other failure (closed db, I/O) means the store is unusable right now.
   const guard = <T>(work: () => T): Promise<T> => {
     try {
       return Promise.resolve(work())
     } catch (error) {
-      return Promise.reject(storeFailure('sqlite', error))
+      if (!isBusy(error)) return Promise.reject(storeFailure('sqlite', error))
+      return retryBusy(work)
+    }
+  }
+  const retryBusy = async <T>(work: () => T): Promise<T> => {
+    const deadline = Date.now() + BUSY_WAIT_MS
+    for (let delay = 1; ; delay = Math.min(BUSY_RETRY_MAX_MS, delay * 2)) {
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      try {
+        return work()
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw storeFailure('sqlite', error)
+      }
     }
   }
 

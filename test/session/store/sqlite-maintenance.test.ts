@@ -40,3 +40,29 @@ test('an in-memory store has no thread and deletes on the calling thread', async
     await store.close()
   }
 })
+
+test('a write that finds the database locked waits for it without blocking the event loop', async () => {
+  const path = join(dir, 'locked.db')
+  const store = createSqliteStore(path, { maintenance: false })
+  const { default: Database } = await import('better-sqlite3')
+  const other = new Database(path)
+  try {
+    other.exec('BEGIN IMMEDIATE') // another connection holds the write lock
+    const session = record()
+    let ticks = 0
+    const ticker = setInterval(() => ticks++, 5)
+    const started = Date.now()
+    const inserting = store.insert(session, undefined, session.createdAt)
+    // (SQLite's own busy handler would sleep right here, on this thread, until its timeout.)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    other.exec('COMMIT')
+    await inserting
+    clearInterval(ticker)
+    assert.ok(ticks >= 10, `timers ran meanwhile (${ticks})`)
+    assert.ok(Date.now() - started >= 100)
+    assert.deepEqual(await store.get(session.id), session)
+  } finally {
+    other.close()
+    await store.close()
+  }
+})
