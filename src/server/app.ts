@@ -28,6 +28,8 @@ import { registerLoginRoutes } from './routes/login.js'
 import { registerLogoutRoutes } from './routes/logout.js'
 import { registerSessionRoutes } from './routes/session.js'
 
+const KEEP_ALIVE_TIMEOUT_MS = 75_000
+
 export interface GatewayDeps {
   clock?: Clock
   logger?: Logger
@@ -102,15 +104,21 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     requestIdHeader: false,
-    serverFactory: (fastifyHandler) =>
-      createServer((req: IncomingMessage, res: ServerResponse) => {
+    serverFactory: (fastifyHandler) => {
+      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
         // Draining: answer what is in flight, then let the client reconnect elsewhere.
         if (closing) res.shouldKeepAlive = false
         const path = pathOf(req.url ?? '/')
         if (forwardAuthPaths.has(path)) forwardAuth(req, res)
         else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
         else proxy(req, res)
-      }),
+      })
+      // Longer than the idle timeout of the proxies in front (nginx keeps upstream connections
+      // 60 s): a connection they believe open must not have been closed here (Node's default is 5 s).
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
+      return server
+    },
   })
   installErrorHandler(app, log, storeHealth, basicChallenge)
   app.addHook('onResponse', async (request, reply) => {

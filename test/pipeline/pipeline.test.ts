@@ -147,6 +147,22 @@ describe('one pipeline for the proxy and forward-auth', () => {
     assert.equal(apiKey.headers['x-forwarded-user'], 'robot')
   })
 
+  test('forward-auth answers nginx without a body (so nginx keeps the connection), with the reason in a header; Caddy gets the refusal\'s JSON', async () => {
+    const bob = await sessionOf(BOB)
+    const ok = await inject(forwardAuth, { method: 'GET', url: '/_gatehouse/auth', headers: { cookie: bob, 'x-original-uri': '/app' }, remoteAddress: '127.0.0.1' })
+    assert.equal(ok.statusCode, 200)
+    assert.equal(ok.headers['content-length'], '0')
+    assert.equal(ok.body, '')
+    const refused = await inject(forwardAuth, { method: 'GET', url: '/_gatehouse/auth', headers: { cookie: bob, 'x-original-uri': '/ops/' }, remoteAddress: '127.0.0.1' })
+    assert.equal(refused.statusCode, 403)
+    assert.equal(refused.body, '')
+    assert.equal(refused.headers['gatehouse-reason'], 'role_not_allowed')
+    assert.equal(refused.headers['gatehouse-error'], 'ERR_FORBIDDEN')
+    const caddy = await inject(forwardAuth, { method: 'GET', url: '/_gatehouse/forward-auth', headers: { cookie: bob, 'x-forwarded-uri': '/ops/' }, remoteAddress: '127.0.0.1' })
+    assert.equal(caddy.statusCode, 403)
+    assert.equal(caddy.json().reason, 'role_not_allowed')
+  })
+
   test('forward-auth ignores original-request headers from a peer that is not local', async () => {
     const bob = await sessionOf(BOB)
     // From afar the asked-about URL is the endpoint itself (no route rules of /ops apply).
