@@ -24,8 +24,15 @@ export interface RedisStoreOptions {
  * Index entries whose session key has expired are pruned lazily by the scripts and by removeExpired.
  */
 // KEYS[1] is always P{gh}:all: declared so a Cluster routes the script to the slot's master.
+// ARGV[1] is always the calling gateway's instance id, taken off here: the scripts below see
+// their own arguments from ARGV[1]. Invalidations are published by the script itself, in the
+// same atomic step as the write: none is lost between a write and its announcement.
 const LUA_HELPERS = `
 local prefix = string.sub(KEYS[1], 1, -4)
+local from = table.remove(ARGV, 1)
+local function notify(ids)
+  if ids == 'all' or #ids > 0 then redis.call('PUBLISH', prefix .. 'invalidate', cjson.encode({ from = from, ids = ids })) end
+end
 local function drop(id)
   local user = redis.call('HGET', prefix .. 'owner', id)
   redis.call('DEL', prefix .. 's:' .. id)
@@ -64,11 +71,14 @@ if max > 0 then
       if record.graceUntil == nil or record.graceUntil == cjson.null then table.insert(live, raw) end
     end
   end
+  local ids = {}
   for i = 1, #live - max + 1 do
     local record = cjson.decode(live[i])
     drop(record.id)
     table.insert(evicted, live[i])
+    table.insert(ids, record.id)
   end
+  notify(ids)
 end
 put(id, user, json, createdAt, ttl, expiresAt)
 return evicted
@@ -78,24 +88,29 @@ return evicted
 const UPDATE = `${LUA_HELPERS}
 if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 0 then return 0 end
 put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+notify({ ARGV[1] })
 return 1
 `
 
 // ARGV: previous (id, user, json, createdAt, ttl, expiresAt), then next (the same six).
 const REPLACE = `${LUA_HELPERS}
-if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 1 then put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
+if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 1 then
+  put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+  notify({ ARGV[1] })
+end
 put(ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
 return 1
 `
 
 // ARGV: ids...
 const REMOVE = `${LUA_HELPERS}
-local removed = 0
+local removed = {}
 for i = 1, #ARGV do
-  if redis.call('EXISTS', prefix .. 's:' .. ARGV[i]) == 1 then removed = removed + 1 end
+  if redis.call('EXISTS', prefix .. 's:' .. ARGV[i]) == 1 then table.insert(removed, ARGV[i]) end
   drop(ARGV[i])
 end
-return removed
+notify(removed)
+return #removed
 `
 
 // ARGV: now, batch → how many ids were pruned because their store expiry passed
@@ -206,8 +221,33 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
 
   const instance = randomUUID()
   const channel = `${prefix}invalidate`
-  let subscriber: Client | undefined
-  const publish = (ids: readonly string[] | 'all') => client.publish(channel, JSON.stringify({ from: instance, ids })).catch(() => undefined)
+  let deliver: (ids: readonly string[] | 'all') => void = () => undefined
+  // Subscribed from the start, so the channel is up by the time a cache wants it. While it is
+  // not subscribed (Redis down, reconnecting) invalidations may be lost: freshen() is false, the
+  // cache is bypassed, and it is cleared once subscribed again.
+  let subscribed = false
+  const subscriber = client.duplicate()
+  subscriber.on('error', () => {})
+  const subscribe = () =>
+    void subscriber.subscribe(channel).then(
+      () => {
+        deliver('all')
+        subscribed = true
+      },
+      () => undefined,
+    )
+  for (const event of ['close', 'end', 'reconnecting']) subscriber.on(event, () => (subscribed = false))
+  // Also on every (re)connection: a SUBSCRIBE that failed while Redis was down is not retried by ioredis.
+  subscriber.on('ready', subscribe)
+  if (subscriber.status === 'ready') subscribe()
+  subscriber.on('message', (_channel: string, message: string) => {
+    try {
+      const { from, ids } = JSON.parse(message) as { from: string; ids: string[] | 'all' }
+      if (from !== instance) deliver(Array.isArray(ids) || ids === 'all' ? ids : [])
+    } catch {
+      deliver('all') // not understood: assume the worst
+    }
+  })
 
   const call = <T>(work: () => Promise<T>): Promise<T> => storeCall('redis', work)
   // Expiries are on the gateway's clock, TTLs on Redis's. Counting from the earlier of the
@@ -261,26 +301,20 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
     get: (id) => call(async () => parse(await client.get(`${prefix}s:${id}`))),
     insert: (session, maxSessions, now) =>
       call(async () => {
-        const evicted = (await scripts.ghInsert(route, ...fields(session), maxSessions ?? 0, now)).map((raw) => JSON.parse(raw) as Session)
-        if (evicted.length > 0) void publish(evicted.map((old) => old.id))
-        return evicted
+        return (await scripts.ghInsert(route, instance, ...fields(session), maxSessions ?? 0, now)).map((raw) => JSON.parse(raw) as Session)
       }),
     update: (session) =>
       call(async () => {
-        await scripts.ghUpdate(route, ...fields(session))
-        void publish([session.id])
+        await scripts.ghUpdate(route, instance, ...fields(session))
       }),
     replace: (previous, next) =>
       call(async () => {
-        await scripts.ghReplace(route, ...fields(previous), ...fields(next))
-        void publish([previous.id])
+        await scripts.ghReplace(route, instance, ...fields(previous), ...fields(next))
       }),
     remove: (ids) =>
       call(async () => {
         if (ids.length === 0) return 0
-        const removed = await scripts.ghRemove(route, ...ids)
-        void publish(ids)
-        return removed
+        return await scripts.ghRemove(route, instance, ...ids)
       }),
     list: (query) =>
       call(async () => {
@@ -299,7 +333,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
         let batch: string[] = []
         let removed = 0
         const flush = async () => {
-          if (batch.length > 0) removed += await scripts.ghRemove(route, ...batch)
+          if (batch.length > 0) removed += await scripts.ghRemove(route, instance, ...batch)
           batch = []
         }
         for await (const session of scan(filter)) {
@@ -307,29 +341,17 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
           if (batch.length >= 500) await flush()
         }
         await flush()
-        void publish('all')
         return removed
       }),
-    removeExpired: (now, batchSize) => call(() => scripts.ghPrune(route, now, batchSize)),
+    removeExpired: (now, batchSize) => call(() => scripts.ghPrune(route, instance, now, batchSize)),
     onInvalidate(listener) {
-      const listen = (subscriber ??= client.duplicate())
-      listen.on('error', () => {})
-      // Also on every (re)connection: a SUBSCRIBE that failed while Redis was down is not retried by ioredis.
-      const subscribe = () => void listen.subscribe(channel).catch(() => undefined)
-      subscribe()
-      listen.on('ready', subscribe)
-      listen.on('message', (_channel: string, message: string) => {
-        try {
-          const { from, ids } = JSON.parse(message) as { from: string; ids: string[] | 'all' }
-          if (from !== instance) listener(ids)
-        } catch {
-          // Not ours or malformed: ignore.
-        }
-      })
+      deliver = listener
     },
+    freshen: () => subscribed,
     ping: () => call(async () => void (await client.ping())),
     async close() {
-      subscriber?.disconnect()
+      subscribed = false
+      subscriber.disconnect()
       client.disconnect()
     },
   }

@@ -111,3 +111,47 @@ describe('redis store: TTLs and index pruning', async () => {
     }
   })
 })
+
+test('subscriber down: freshen() is false (cache bypassed); subscribed again: the cache is cleared, so nothing missed meanwhile is served', { skip: await redisSkip() }, async () => {
+  const { createServerSideStore } = await import('../../../src/session/store/server-side.js')
+  const { deriveKeys } = await import('../../../src/session/keys.js')
+  const { systemClock } = await import('../../../src/clock.js')
+  const target = new URL(REDIS_URL)
+  const link = await tcpCut({ host: target.hostname, port: Number(target.port || 6379) })
+  await link.restore()
+  const via = new URL(REDIS_URL)
+  via.host = `127.0.0.1:${link.port}`
+  const own = `gh-sub-${randomUUID()}:`
+  const until = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 10_000
+    while (!check()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+  const keys = deriveKeys(['k'.repeat(32)], 'redis-sub')
+  const direct = await createRedisStore({ url: REDIS_URL, prefix: own })
+  const records = await createRedisStore({ url: via.toString(), prefix: own })
+  const a = createServerSideStore(direct, keys, systemClock, { cacheTtlMs: 600_000 })
+  const b = createServerSideStore(records, keys, systemClock, { cacheTtlMs: 600_000 })
+  try {
+    await until(() => records.freshen!() && direct.freshen!(), 'both to be subscribed')
+    const now = Date.now()
+    const created = await a.create({ user: 'sub', roles: [], provider: { type: 'form', name: 'form' }, createdAt: now, lastSeen: now, renewedAt: now, idleExpiresAt: now + 3600_000, lifespanExpiresAt: null, client: {} }, { now })
+    assert.ok(await b.load(created.token), 'B caches the session')
+
+    await link.cut()
+    await until(() => !records.freshen!(), 'the subscriber to be seen down')
+    await a.destroy(created.token, created.session) // published while B cannot hear it
+    await assert.rejects(b.load(created.token), StoreUnavailable, 'cache bypassed: B goes to the (unreachable) store')
+
+    await link.restore()
+    await until(() => records.freshen!(), 'the subscriber to be back')
+    assert.equal(await b.load(created.token), null, 'the logout published while B was not subscribed is effective')
+  } finally {
+    await link.cut()
+    await a.close()
+    await b.close()
+    await dropRedisPrefix(REDIS_URL, own)
+  }
+})

@@ -184,7 +184,13 @@ after(async () => {
 })
 runSharedCacheCases(
   'redis',
-  () => createRedisStore({ url: REDIS_URL, prefix: redisPrefix }),
+  async () => {
+    // A store's cache is trusted only once it is subscribed: wait for that, as for PostgreSQL.
+    const store = await createRedisStore({ url: REDIS_URL, prefix: redisPrefix })
+    const started = performance.now()
+    while (!store.freshen!() && performance.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 5))
+    return store
+  },
   async (check) => {
     const started = performance.now()
     while (!(await check()) && performance.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 1))
