@@ -9,12 +9,16 @@ import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
 import { frameAncestorsDirective, pageSecurityHeaders } from '../http/page-headers.js'
 import { underPrefix } from '../http/paths.js'
+import { createTrustedProxies, FORWARDING_HEADERS } from '../http/trusted-proxies.js'
 import { pathOf } from '../http/request-view.js'
 import { createForwardAuthHandler } from '../proxy/forward-auth.js'
 import { createProxyHandler } from '../proxy/handler.js'
 import { createHeaderRewriter } from '../proxy/identity-headers.js'
 import { createUpstreamPools } from '../proxy/upstream-pool.js'
+import { createWebSockets } from '../proxy/websocket.js'
 import { startCleanup } from '../session/cleanup.js'
+import { createSessionLiveness } from '../session/liveness.js'
+import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
@@ -77,42 +81,79 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const logoutPath = config.session.logout.path ?? `${prefix}/logout`
   const upstreams = createUpstreamPools()
   const requestLog = createRequestLog(log, metrics)
+  const trusted = createTrustedProxies(config.trusted_proxies)
+  const rewriter = createHeaderRewriter(config.identity_headers, consumed)
   const proxy = createProxyHandler({
     pipeline,
     logout,
     consumed,
-    rewriter: createHeaderRewriter(config.identity_headers, consumed),
+    rewriter,
     upstreams,
     identityTokens,
     loginPath: config.auth.form.enabled ? loginPath : null,
     basicChallenge,
     frameAncestors: config.endpoints.frame_ancestors_on_proxied ? frameAncestors : undefined,
     logoutPostArg: config.session.logout.post_arg,
+    trusted,
     requestLog,
     storeHealth,
     log,
   })
 
-  const forwardAuth = createForwardAuthHandler({ pipeline, logout, identityHeaders: config.identity_headers, basicChallenge, requestLog, storeHealth, log })
+  const forwardAuth = createForwardAuthHandler({
+    pipeline,
+    logout,
+    identityHeaders: config.identity_headers,
+    basicChallenge,
+    requestLog,
+    storeHealth,
+    log,
+    trusted,
+    loginUrl: config.auth.form.enabled ? (config.public_url ? new URL(loginPath, config.public_url).href : loginPath) : null,
+    withoutQueryCredentials: consumed.withoutQueryCredentials,
+    signInQueryParams: (config.auth.jwt?.sources ?? []).flatMap((source) => (source.startsWith('query:') ? [source.slice(6)] : [])),
+  })
   const forwardAuthPaths = new Set([`${prefix}/auth`, `${prefix}/forward-auth`])
 
   const isGatewayEndpoint = (path: string): boolean => underPrefix(path, prefix) || path === logoutPath
   let closing = false
+  let serveAsRequest: (req: IncomingMessage, res: ServerResponse) => void = () => undefined
+  const websockets = createWebSockets({
+    pipeline,
+    logout,
+    consumed,
+    rewriter,
+    identityTokens,
+    basicChallenge,
+    storeHealth,
+    log,
+    liveness: createSessionLiveness(store.admin, policyFromConfig(config), clock),
+    checkInterval: config.session.touch_interval,
+    isGatewayEndpoint,
+    serveAsRequest: (req, res) => serveAsRequest(req, res),
+  })
   const app = Fastify({
     // Gatehouse writes its own one-line-per-request log (createRequestLog) with its own pino.
     logger: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     requestIdHeader: false,
+    // request.ip / protocol / hostname from X-Forwarded-* only when the peer is in `trusted_proxies`.
+    trustProxy: (address: string) => trusted.trusts(address),
     serverFactory: (fastifyHandler) => {
-      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      serveAsRequest = (req: IncomingMessage, res: ServerResponse) => {
         // Draining: answer what is in flight, then let the client reconnect elsewhere.
         if (closing) res.shouldKeepAlive = false
+        // X-Forwarded-* and the forward-auth headers are believed only from `trusted_proxies`:
+        // from anyone else they are dropped here, before any part of the gateway reads them.
+        if (!trusted.trusts(req.socket.remoteAddress)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
         const path = pathOf(req.url ?? '/')
         if (forwardAuthPaths.has(path)) forwardAuth(req, res)
         else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
         else proxy(req, res)
-      })
+      }
+      const server = createServer(serveAsRequest)
+      server.on('upgrade', websockets.upgrade)
       // Longer than the idle timeout of the proxies in front (nginx keeps upstream connections
       // 60 s): a connection they believe open must not have been closed here (Node's default is 5 s).
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
@@ -154,6 +195,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       closed ??= (async () => {
         closing = true
         cleanup.stop()
+        websockets.close()
         // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
         await app.close()
         await upstreams.close()
