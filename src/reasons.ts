@@ -7,8 +7,8 @@
  */
 export const REASONS = {
   // The request itself (path guard, router)
-  bad_path: { status: 400, meaning: 'path not starting with `/`, bad percent-encoding, dot segments or control characters' },
-  ambiguous_path: { status: 400, meaning: 'the raw and decoded readings of the path match different routes' },
+  bad_path: { status: 400, meaning: 'path not starting with `/`, a fragment (`#`), bad percent-encoding, control characters, or `.`/`..`/dot-only segments in any reading (`/..;/`, `%2e%2e`, `/.../`)' },
+  ambiguous_path: { status: 400, meaning: 'the readings of the path an upstream may make (as sent, decoded, without `;` parameters or trailing dots, ignoring case) match different routes' },
   no_route: { status: 404, meaning: 'no route matches the path' },
 
   // Nobody identified

@@ -1,6 +1,6 @@
 import type { Config, RouteConfig, UpstreamConfig } from '../config/schema.js'
 import { BadRequest, RouteNotFound } from '../errors.js'
-import { underPrefix } from '../http/paths.js'
+import { pathReadings, routePrefix, underPrefix } from '../http/paths.js'
 
 export interface Route {
   readonly path: string
@@ -20,13 +20,16 @@ export interface Router {
 }
 
 /**
- * Longest-prefix routing that cannot be fooled by path tricks: the decision is taken on every
- * reading of the path an upstream might make (raw, `\` as `/`, percent-decoded, slashes merged),
- * and a path on which those readings disagree, or with `.`/`..` segments, is refused.
+ * Longest-prefix routing on segment boundaries that cannot be fooled by path tricks: the decision
+ * is taken on every reading of the path a common upstream might make (see `pathReadings`: as
+ * sent, percent-decoded, `\` as `/`, slashes merged, without `;` parameters, without trailing dots),
+ * each compared with and without case folding. A path on which those readings select different
+ * routes is refused (`ambiguous_path`), so no variant reaches the upstream under another route's
+ * rules. A route's trailing `/` does not matter: `/api/private/` covers `/api/private`.
  */
 export function createRouter(config: Config): Router {
   const routes: Route[] = config.routes.map((route) => ({
-    path: route.path,
+    path: routePrefix(route.path),
     upstream: (route.upstream ?? config.upstream)!,
     auth: route.auth,
     methods: route.methods,
@@ -35,16 +38,25 @@ export function createRouter(config: Config): Router {
   }))
   if (config.upstream) routes.push({ path: '/', upstream: config.upstream, auth: 'required' })
   routes.sort((a, b) => b.path.length - a.path.length)
+  const folded = routes.map((route) => ({ prefix: route.path.toLowerCase(), route })).sort((a, b) => b.prefix.length - a.prefix.length)
+  const routesAreLowerCase = routes.every((route) => route.path === route.path.toLowerCase())
 
   const lookup = (path: string): Route | undefined => routes.find((route) => underPrefix(path, route.path))
+  const lookupFolded = (path: string): Route | undefined => {
+    const lower = path.toLowerCase()
+    return folded.find(({ prefix }) => underPrefix(lower, prefix))?.route
+  }
 
   const find = (rawUrl: string): Route | undefined => {
     const query = rawUrl.indexOf('?')
     const raw = query === -1 ? rawUrl : rawUrl.slice(0, query)
     const readings = pathReadings(raw)
     const found = lookup(readings[0]!)
-    for (let i = 1; i < readings.length; i++) {
-      if (lookup(readings[i]!) !== found) throw new BadRequest('ambiguous request path', { reason: 'ambiguous_path' })
+    for (let i = 0; i < readings.length; i++) {
+      const reading = readings[i]!
+      if (i > 0 && lookup(reading) !== found) throw ambiguous()
+      // Express and IIS route case-insensitively: `/API/private` is `/api/private` to them.
+      if ((!routesAreLowerCase || reading !== reading.toLowerCase()) && lookupFolded(reading) !== found) throw ambiguous()
     }
     return found
   }
@@ -58,28 +70,8 @@ export function createRouter(config: Config): Router {
   }
 }
 
-
-const NEEDS_CARE = /[%\\]|\/\/|\/\.|^[^/]/
-
-/** Every way the path may be read downstream; throws on malformed encodings and dot segments. */
-export function pathReadings(raw: string): string[] {
-  if (!NEEDS_CARE.test(raw)) return [raw]
-  if (!raw.startsWith('/')) throw new BadRequest('request path must start with "/"', { reason: 'bad_path' })
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(raw)
-  } catch {
-    throw new BadRequest('malformed percent-encoding in path', { reason: 'bad_path' })
-  }
-  const readings = new Set<string>([raw])
-  for (const candidate of [raw, decoded]) {
-    const slashed = candidate.replace(/\\/g, '/')
-    if (slashed.split('/').some((segment) => segment === '.' || segment === '..')) {
-      throw new BadRequest('dot segments are not allowed in the path', { reason: 'bad_path' })
-    }
-    readings.add(slashed)
-    readings.add(slashed.replace(/\/{2,}/g, '/'))
-  }
-  if (/[\0-\x1f\x7f]/.test(decoded)) throw new BadRequest('control characters in path', { reason: 'bad_path' })
-  return [...readings]
+function ambiguous(): BadRequest {
+  return new BadRequest('ambiguous request path', { reason: 'ambiguous_path' })
 }
+
+export { pathReadings }

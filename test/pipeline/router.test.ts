@@ -58,3 +58,33 @@ describe('routing', () => {
     assert.deepEqual(pathReadings('/a/b.c'), ['/a/b.c'])
   })
 })
+
+describe('routing on every reading an upstream may make', () => {
+  const guarded = createRouter(
+    parseConfig({ upstream: 'http://127.0.0.1:1', secrets: ['s'.repeat(32)], routes: [{ path: '/api/private/', roles: ['admin'] }, { path: '/Docs', auth: 'none' }] }, {}),
+  )
+
+  test('a route written with a trailing slash covers the path without it', () => {
+    assert.equal(guarded.match('/api/private').roles?.[0], 'admin')
+    assert.equal(guarded.match('/api/private/').roles?.[0], 'admin')
+    assert.equal(guarded.match('/api/private/x').roles?.[0], 'admin')
+    assert.equal(guarded.match('/api/privatex').path, '/')
+  })
+
+  for (const path of ['/API/private', '/api/private;x', '/api/private%3bx', '/api/private.', '/api/private%20', '/api/private%2e', '/docs', '/DOCS/x']) {
+    test(`variants that change the route are refused: ${path}`, () => assert.throws(() => guarded.match(path), (e: BadRequest) => e.reason === 'ambiguous_path'))
+  }
+
+  for (const path of ['/public/..;/x', '/a/.../b', '/a/.;p/b', '/a#b', '/a/%252e%252e/b']) {
+    test(`dot segments in any reading and fragments are bad paths: ${path}`, () => assert.throws(() => guarded.match(path), (e: BadRequest) => e.reason === 'bad_path'))
+  }
+
+  test('route paths keep their case: /Docs matches as written', () => {
+    assert.equal(guarded.match('/Docs/x').auth, 'none')
+  })
+
+  test('variants that do not change the route pass', () => {
+    assert.equal(guarded.match('/Other;x=1/Y.').path, '/')
+    assert.equal(guarded.match('/api/private/X;jsessionid=1').roles?.[0], 'admin')
+  })
+})
