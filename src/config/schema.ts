@@ -48,13 +48,16 @@ const httpUrl = z.string().refine((value) => {
 }, { message: 'expected an http:// or https:// URL' })
 
 const upstreamSchema = z.union([
-  httpUrl.transform((url) => ({ url, timeout: 60_000, connect_timeout: 10_000 })),
+  httpUrl.transform((url) => ({ url, timeout: 60_000, connect_timeout: 10_000, idle_timeout: null as number | null })),
   z.strictObject({
     url: httpUrl,
+    /** No response headers within this → 504. */
     timeout: duration().default(60_000),
     connect_timeout: duration().default(10_000),
+    /** Silence mid-response (SSE, long polling) before the stream is cut; off by default: open until the upstream closes it. */
+    idle_timeout: optionalTimeout().default(null),
   }),
-], { error: 'expected an upstream URL, or {url, timeout, connect_timeout}' })
+], { error: 'expected an upstream URL, or {url, timeout, connect_timeout, idle_timeout}' })
 export type UpstreamConfig = z.output<typeof upstreamSchema>
 
 const listenSchema = z.union([z.string(), z.number().int()]).transform((value, ctx) => {

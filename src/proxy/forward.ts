@@ -36,7 +36,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
       headers: options.headers,
       body,
       headersTimeout: target.timeout,
-      bodyTimeout: target.timeout,
+      // The header timeout covers waiting for the answer to start; a body may then be silent as
+      // long as the upstream keeps it open (SSE, long polling) unless `idle_timeout` is set.
+      bodyTimeout: target.idleTimeout ?? 0,
     } as Dispatcher.DispatchOptions,
     new ResponseRelay(res, options),
   )

@@ -12,6 +12,8 @@ export interface UpstreamTarget {
   readonly pool: Pool
   readonly basePath: string
   readonly timeout: number
+  /** `idle_timeout`: longest silence within a response body; null = none. */
+  readonly idleTimeout: number | null
 }
 
 export function createUpstreamPools(): UpstreamPools {
@@ -33,7 +35,7 @@ export function createUpstreamPools(): UpstreamPools {
         })
         pools.set(url.origin, pool)
       }
-      target = { pool, basePath: url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname, timeout: upstream.timeout }
+      target = { pool, basePath: url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname, timeout: upstream.timeout, idleTimeout: upstream.idle_timeout }
       targets.set(upstream, target)
       return target
     },
