@@ -8,25 +8,63 @@ export function queryOf(url: string): URLSearchParams | null {
 
 /**
  * The URL with the named query parameters removed (tokens must not reach the upstream or logs).
+ * A parameter goes whatever its position, repetition or spelling: its name is compared after
+ * decoding (as URLSearchParams does, and once more for upstreams that decode twice), ignoring
+ * case, surrounding spaces and a PHP-style `[]` suffix, with ` ` and `.` read as `_` (PHP's
+ * reading), so `API_KEY`, `api%5Fkey`, `api.key`, `api+key` and `api_key[]` are all `api_key`.
+ * `;`-separated pairs inside a pair (`x=1;api_key=K`, read by some CGI parsers) are removed too.
  * The other parameters keep their exact bytes: re-encoding them could change what the upstream reads.
  */
 export function withoutQueryParams(url: string, names: readonly string[]): string {
   const index = url.indexOf('?')
   if (index === -1 || names.length === 0) return url
+  const loose = new Set(names.map(looseName))
+  const isCredential = (pair: string): boolean => paramNames(pair).some((name) => loose.has(name))
   const pairs = url.slice(index + 1).split('&')
-  const kept = pairs.filter((pair) => !names.includes(paramName(pair)))
-  if (kept.length === pairs.length) return url
-  const rest = kept.filter((pair) => pair !== '').join('&')
+  let changed = false
+  const kept: string[] = []
+  for (const pair of pairs) {
+    if (pair === '') continue
+    if (isCredential(pair)) {
+      changed = true
+      continue
+    }
+    if (pair.includes(';')) {
+      const parts = pair.split(';')
+      const rest = parts.filter((part, i) => i === 0 || !isCredential(part))
+      if (rest.length !== parts.length) {
+        changed = true
+        kept.push(rest.join(';'))
+        continue
+      }
+    }
+    kept.push(pair)
+  }
+  if (!changed) return url
+  const rest = kept.join('&')
   return rest ? `${url.slice(0, index)}?${rest}` : url.slice(0, index)
 }
 
-/** A pair's name decoded exactly as URLSearchParams (and so `queryOf`) decodes it: `j%77t=` is `jwt`. */
-function paramName(pair: string): string {
-  if (!/[%+]/.test(pair)) {
-    const eq = pair.indexOf('=')
-    return eq === -1 ? pair : pair.slice(0, eq)
+/** The loose forms of a pair's name: decoded as URLSearchParams decodes it, and decoded twice. */
+function paramNames(pair: string): string[] {
+  const eq = pair.indexOf('=')
+  const raw = eq === -1 ? pair : pair.slice(0, eq)
+  if (!/[%+]/.test(raw)) return [looseName(raw)]
+  const once = new URLSearchParams(`${raw}=`).keys().next().value ?? ''
+  const names = [looseName(once)]
+  if (/%[0-9a-f]{2}/i.test(once)) {
+    try {
+      names.push(looseName(decodeURIComponent(once)))
+    } catch {
+      // Not decodable twice.
+    }
   }
-  return new URLSearchParams(pair).keys().next().value ?? ''
+  return names
+}
+
+/** A parameter name as the most lenient common parser reads it. */
+function looseName(name: string): string {
+  return name.trim().toLowerCase().replace(/\[[^\]]*\]$/, '').replace(/[ .[]/g, '_')
 }
 
 /** `Authorization: <scheme> <value>` → value, when the scheme matches (case-insensitive). */
