@@ -10,10 +10,12 @@ export const REASONS = {
   bad_path: { status: 400, meaning: 'path not starting with `/`, a fragment (`#`), bad percent-encoding, control characters, or `.`/`..`/dot-only segments in any reading (`/..;/`, `%2e%2e`, `/.../`)' },
   ambiguous_path: { status: 400, meaning: 'the readings of the path an upstream may make (as sent, decoded, without `;` parameters or trailing dots, ignoring case) match different routes' },
   no_route: { status: 404, meaning: 'no route matches the path' },
+  bad_original_request: { status: 400, meaning: 'forward-auth: a trusted proxy sent a malformed `X-Original-URL`, `X-Original-URI`, `X-Forwarded-Uri` or original method' },
 
   // Nobody identified
   no_credentials: { status: 401, meaning: 'no session and no credential where authentication is required (also an expired, unknown or forged session cookie)' },
   no_session: { status: 401, meaning: '`/session` called without a valid session cookie' },
+  sign_in_at_gateway: { status: 401, meaning: 'nginx `/auth`: the answer needs the browser (a `?jwt=` link, the logout argument); `error_page 401` hands it to `/forward-auth`' },
 
   // Form / JSON login
   missing_credentials: { status: 400, meaning: 'login body is not a form or JSON object with non-empty string `username` and `password`' },

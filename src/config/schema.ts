@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { parseDuration } from './duration.js'
 
@@ -71,6 +72,14 @@ const listenSchema = z.union([z.string(), z.number().int()]).transform((value, c
   const host = match[1] ? match[1].replace(/^\[|\]$/g, '') : '127.0.0.1'
   return { host, port }
 })
+
+/** `10.0.0.0/8`, `::1/128` or a bare address (a single host). */
+const cidrSchema = z.string().refine((value) => {
+  const [address = '', prefix, ...rest] = value.split('/')
+  const family = isIP(address.trim())
+  if (family === 0 || rest.length > 0) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix.trim()) && Number(prefix) <= (family === 4 ? 32 : 128))
+}, { message: 'expected a CIDR like "10.0.0.0/8" or "::1/128"' })
 
 const authMode = z.enum(['required', 'optional', 'none'])
 export const AUTH_METHODS = ['session', 'jwt', 'apikey', 'basic', 'external_basic', 'anonymous'] as const
@@ -296,6 +305,8 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    /** Peers whose X-Forwarded-For/-Proto/-Host and forward-auth headers are believed. */
+    trusted_proxies: z.array(cidrSchema).default(['127.0.0.0/8', '::1/128']),
     /** Processes serving requests (node:cluster): a count, or `auto` for one per core. A digit string (from `${VAR}`) is a count. */
     workers: z
       .preprocess(

@@ -29,7 +29,12 @@ export interface IdentifyDeps {
  * Set-Cookie lines the answer must carry (renewal, deletion, new session) are appended to `setCookie`,
  * also when it throws.
  */
-export type Identify = (request: RequestView, setCookie: string[], methods?: readonly string[]) => Promise<Caller | null>
+export type Identify = (request: RequestView, setCookie: string[], methods?: readonly string[], options?: IdentifyOptions) => Promise<Caller | null>
+
+export interface IdentifyOptions {
+  /** false: a due rolling renewal of the session id is deferred (forward-auth; see BrowserSessions.resume). */
+  readonly rotate?: boolean | undefined
+}
 
 /**
  * Session first, then credentials (logical OR, as Kong's session plugin does). A store that
@@ -38,8 +43,8 @@ export type Identify = (request: RequestView, setCookie: string[], methods?: rea
 export function createIdentify(deps: IdentifyDeps): Identify {
   const { sessions, authenticators } = deps
 
-  const fromSession = async (request: RequestView, setCookie: string[]): Promise<Caller | null> => {
-    const resumed = await sessions.resume(request.headers.cookie)
+  const fromSession = async (request: RequestView, setCookie: string[], options?: IdentifyOptions): Promise<Caller | null> => {
+    const resumed = await sessions.resume(request.headers.cookie, options?.rotate === false ? { rotate: false } : {})
     setCookie.push(...resumed.setCookie)
     return resumed.status === 'valid' ? { identity: sessionIdentity(resumed.session), session: resumed.session } : null
   }
@@ -73,8 +78,8 @@ export function createIdentify(deps: IdentifyDeps): Identify {
     return null
   }
 
-  return async (request, setCookie, methods) => {
+  return async (request, setCookie, methods, options) => {
     const sessionAllowed = !methods || methods.includes('session')
-    return (sessionAllowed ? await fromSession(request, setCookie) : null) ?? (authenticators.length > 0 ? await fromCredentials(request, setCookie, methods) : null)
+    return (sessionAllowed ? await fromSession(request, setCookie, options) : null) ?? (authenticators.length > 0 ? await fromCredentials(request, setCookie, methods) : null)
   }
 }

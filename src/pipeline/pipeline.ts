@@ -38,6 +38,11 @@ export interface DecideOptions {
   readonly body?: Buffer | undefined
   /** Used when no route matches (forward-auth guards URLs the gateway does not route itself). */
   readonly fallbackRoute?: Route | undefined
+  /**
+   * false: the answer's Set-Cookie may never reach the browser (forward-auth: Caddy drops it on a
+   * 2xx, nginx unless configured), so a due rolling renewal is deferred, the session only extended.
+   */
+  readonly rotate?: boolean | undefined
 }
 
 /**
@@ -60,7 +65,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const route = options.fallbackRoute ? (router.find(request.url) ?? options.fallbackRoute) : router.match(request.url)
         if (deps.isLogout(request, options.body)) return { verdict: { kind: 'logout' }, setCookie: NO_COOKIES }
         if (route.auth === 'none') return { verdict: { kind: 'pass', route, caller: null }, setCookie: NO_COOKIES }
-        const caller = await identify(request, setCookie, route.methods)
+        const caller = await identify(request, setCookie, route.methods, { rotate: options.rotate })
         if (caller?.redirectTo) return { verdict: { kind: 'redirect', location: caller.redirectTo }, setCookie }
         const refusal = authorize(route, caller)
         if (!refusal) return { verdict: { kind: 'pass', route, caller }, setCookie }

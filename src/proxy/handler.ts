@@ -6,6 +6,7 @@ import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
+import { createTrustedProxies, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
@@ -32,6 +33,8 @@ export interface ProxyDeps {
   readonly frameAncestors?: string | undefined
   /** `session.logout.post_arg`: form/JSON POST bodies must be read to see it. */
   readonly logoutPostArg?: string | undefined
+  /** `trusted_proxies`: whose X-Forwarded-For/-Proto/-Host give the client (default: loopback). */
+  readonly trusted?: TrustedProxies | undefined
   readonly requestLog: RequestLog
   readonly storeHealth: StoreHealth
   readonly log: Logger
@@ -44,8 +47,9 @@ export interface ProxyDeps {
 export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const answers = createAnswers(deps)
   const fail = answers.error
+  const trusted = deps.trusted ?? createTrustedProxies(['127.0.0.0/8', '::1/128'])
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, view: RequestView, track: { caller: Caller | null }): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, view: RequestView, client: ForwardedClient, track: { caller: Caller | null }): Promise<void> => {
     const body = deps.logoutPostArg && req.method === 'POST' && readsBody(req) ? await readBody(req) : undefined
     const { verdict, setCookie } = await deps.pipeline.decide(view, { body })
     switch (verdict.kind) {
@@ -65,7 +69,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         if (!upstream) return fail(res, new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
         if (deps.storeHealth.down && caller?.session) deps.storeHealth.ok()
         const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
-        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: view.ip, protocol: 'http', host: req.headers.host }, identityToken)
+        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken)
         forward(req, res, deps.upstreams.target(upstream), {
           path: deps.consumed.withoutQueryCredentials(view.url),
           headers,
@@ -83,10 +87,12 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
 
   return (req, res) => {
     const started = performance.now()
-    const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: req.socket.remoteAddress ?? '' }
+    // The client as a trusted proxy reports it (audit lines, login limits); the peer otherwise.
+    const client = trusted.client(req.socket.remoteAddress ?? '', req.headers, 'http')
+    const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
     const track: { caller: Caller | null } = { caller: null }
     res.once('finish', () => deps.requestLog('proxy', view.method, pathOf(view.url), res.statusCode, performance.now() - started, track.caller?.identity.user ?? null))
-    handle(req, res, view, track).catch((error: unknown) => {
+    handle(req, res, view, client, track).catch((error: unknown) => {
       if (res.headersSent) return void res.destroy()
       fail(res, error)
     })

@@ -37,11 +37,15 @@ export class BrowserSessions {
     return this.#cookie.read(cookieHeader) !== undefined
   }
 
-  /** The session behind the request's cookie; renews or re-signs it when due. Throws StoreUnavailable. */
-  async resume(cookieHeader: string | undefined): Promise<Resumed> {
+  /**
+   * The session behind the request's cookie; renews or re-signs it when due. Throws StoreUnavailable.
+   * `rotate: false`: the answer may never reach the browser (forward-auth), so a due rolling
+   * renewal is deferred to the next request that reaches the gateway; the session is only extended.
+   */
+  async resume(cookieHeader: string | undefined, options: { readonly rotate?: boolean } = {}): Promise<Resumed> {
     const token = this.#cookie.read(cookieHeader)
     if (token === undefined) return NONE
-    const resolution = await this.#manager.resolve(token)
+    const resolution = await this.#manager.resolve(token, options)
     if (resolution.status === 'valid') {
       const setCookie = resolution.setToken ? this.#cookie.issue(resolution.setToken, this.#manager.cookieMaxAge(resolution.session), cookieHeader) : []
       return { status: 'valid', session: resolution.session, setCookie }

@@ -47,8 +47,13 @@ export class SessionManager {
     this.#events = options.events ?? {}
   }
 
-  /** Cookie value → live session. Throws StoreUnavailable when the store cannot answer. */
-  async resolve(token: string | undefined): Promise<Resolution> {
+  /**
+   * Cookie value → live session. Throws StoreUnavailable when the store cannot answer.
+   * `rotate: false` (forward-auth checks, whose Set-Cookie no proxy reliably passes to the
+   * browser): a due rolling renewal is deferred — the session is extended server side as on a
+   * touch, and the id is replaced on the next request that reaches the gateway itself.
+   */
+  async resolve(token: string | undefined, options: { readonly rotate?: boolean } = {}): Promise<Resolution> {
     if (!token) return { status: 'none' }
     const loaded = await this.store.load(token)
     if (!loaded) return { status: 'none' }
@@ -60,10 +65,11 @@ export class SessionManager {
       await this.store.destroy(token, session)
       return { status: 'expired', reason: verdict.reason }
     }
-    if (verdict.rotate) {
+    if (verdict.rotate && options.rotate !== false) {
       const rotated = await this.#renew(token, session, now)
       return { status: 'valid', session: { ...rotated.session }, token: rotated.token, setToken: rotated.token }
     }
+    // A deferred renewal still extends the idle expiry, at most once per touch interval.
     if (verdict.touch || loaded.reissue) {
       session.lastSeen = now
       session.idleExpiresAt = nextIdleExpiry(now, this.policy)

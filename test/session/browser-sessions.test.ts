@@ -47,6 +47,21 @@ describe('browser sessions (the one owner of the session cookie)', () => {
     assert.match(renewed.setCookie[0]!, /HttpOnly; Secure; SameSite=Strict; Max-Age=\d+/)
   })
 
+  test('rotate: false (forward-auth) defers a due renewal: no new id, the idle expiry still extends; the next ordinary resume renews', async () => {
+    const { clock, sessions } = setup()
+    const cookie = pair((await sessions.begin(alice, {}, undefined)).setCookie[0]!)
+    // Past several rolling timeouts and the 8 h idle timeout, seen every 3 h on checks only.
+    for (let i = 0; i < 4; i++) {
+      clock.advance(3 * HOUR)
+      const checked = await sessions.resume(cookie, { rotate: false })
+      assert.equal(checked.status, 'valid')
+      assert.deepEqual(checked.setCookie, [])
+    }
+    const renewed = await sessions.resume(cookie)
+    assert.equal(renewed.setCookie.length, 1)
+    assert.notEqual(pair(renewed.setCookie[0]!), cookie)
+  })
+
   test('an unknown, forged or expired cookie is deleted; no cookie is "none" with nothing to send', async () => {
     const { clock, sessions } = setup()
     const forged = await sessions.resume('gatehouse_session=forged.value')
