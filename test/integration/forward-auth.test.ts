@@ -40,7 +40,7 @@ describe('forward-auth behind nginx and Caddy (original request, renewal, truste
     gw = await startTestGateway({
       auth: { jwt: { secret: JWT_SECRET, issuer: 'tests', sources: ['header', 'query:jwt'] } },
       routes: [{ path: '/ops', roles: ['ops'] }, { path: '/public', auth: 'none' }],
-      session: { rolling_timeout: '2s', idle_timeout: '10s', touch_interval: '1s', logout: { query_arg: 'sign_out' }, cookie: { secure: false } },
+      session: { rolling_timeout: '2s', rotation_grace: '1s', idle_timeout: '10s', touch_interval: '1s', logout: { query_arg: 'sign_out' }, cookie: { secure: false } },
     })
   })
   after(() => gw.close())
