@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { SignJWT } from 'jose'
@@ -199,4 +200,11 @@ describe('forward-auth and X-Forwarded-* from a peer outside trusted_proxies', (
     assert.equal(seen.headers['x-forwarded-proto'], 'http')
     assert.notEqual(seen.headers['x-forwarded-host'], 'evil.test')
   })
+})
+
+test('the README shows examples/nginx.conf and examples/Caddyfile exactly as the proxy tests run them', () => {
+  const readme = readFileSync('README.md', 'utf8')
+  for (const [file, fence] of [['examples/nginx.conf', 'nginx'], ['examples/Caddyfile', 'caddy']] as const) {
+    assert.ok(readme.includes(`\`\`\`${fence}\n${readFileSync(file, 'utf8')}\`\`\`\n`), `README.md must quote ${file} verbatim`)
+  }
 })
