@@ -42,7 +42,7 @@ export const REASONS = {
   untrusted_issuer: { status: 401, meaning: '`iss` missing or not the configured issuer' },
   bad_audience: { status: 401, meaning: '`aud` missing or not the configured audience' },
   invalid_claims: { status: 401, meaning: 'another registered claim check failed (e.g. a non-numeric `exp`)' },
-  missing_user_claim: { status: 401, meaning: 'no usable `user_claim` (absent, not a string, or with control characters)' },
+  missing_user_claim: { status: 401, meaning: 'no usable `user_claim` (absent, not a string, empty or over 256 characters, with control characters or whitespace at either end)' },
   unknown_user: { status: 401, meaning: 'the token\'s user is not in `users` with `validate_against_users`' },
   jwks_unavailable: { status: 503, meaning: 'the JWKS URL cannot be fetched or answers garbage' },
 

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import type { Config, UserConfig } from '../config/schema.js'
 import { ConfigInvalid } from '../errors.js'
+import { isSafeName, isSafeRole } from '../http/request-parts.js'
 import { hashPassword, hashScheme, verifyPassword } from './password.js'
 
 export interface User {
@@ -46,13 +47,27 @@ export function loadUserList(config: Config): UserConfig[] {
   return parsed.data
 }
 
+/** Why isSafeName refused a configured value (the value itself is not repeated: it may hold a CR/LF). */
+function unsafeBecause(value: string): string {
+  if (value.length === 0 || value.length > 256) return 'must be 1 to 256 characters long'
+  if (/[\0-\x1f\x7f-\x9f\u2028\u2029]/.test(value)) return 'must not contain control characters'
+  if (/^\s|\s$/.test(value)) return 'must not begin or end with whitespace'
+  return 'must be well-formed Unicode'
+}
+
 export async function createUserDirectory(config: Config): Promise<UserDirectory> {
   const list = loadUserList(config)
   const where = Array.isArray(config.users) ? 'users' : 'users.file'
   const problems: string[] = []
   const users = new Map<string, User>()
   list.forEach((user, index) => {
-    if (users.has(user.username)) problems.push(`${where}[${index}].username: duplicate user "${user.username}"`)
+    // Names, roles and e-mails reach upstream headers and logs: see isSafeName.
+    if (!isSafeName(user.username)) problems.push(`${where}[${index}].username: ${unsafeBecause(user.username as string)}`)
+    user.roles.forEach((role, r) => {
+      if (!isSafeRole(role)) problems.push(`${where}[${index}].roles[${r}]: ${(role as string).includes(',') ? 'must not contain commas' : unsafeBecause(role as string)}`)
+    })
+    if (user.email !== undefined && !isSafeName(user.email)) problems.push(`${where}[${index}].email: ${unsafeBecause(user.email as string)}`)
+    if (users.has(user.username)) problems.push(`${where}[${index}].username: duplicate user ${JSON.stringify(user.username)}`)
     if (user.password_hash !== undefined && hashScheme(user.password_hash) === null) {
       problems.push(`${where}[${index}].password_hash: not an argon2id, scrypt or bcrypt hash (make one with \`gatehouse hash-password\`)`)
     }

@@ -166,8 +166,21 @@ const sessionSchema = z
   })
 export type SessionConfig = z.output<typeof sessionSchema>
 
+/**
+ * A user name from the configuration (users, API key users, the anonymous user): it reaches
+ * upstream headers and logs, so no control characters (CR/LF injection), no whitespace at either
+ * end (`"alice "` would be read as `alice`), no lone UTF-16 surrogates. Any script is fine.
+ */
+const headerSafeName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$/, { message: 'must not contain control characters' })
+  .regex(/^\S(?:[\s\S]*\S)?$/u, { message: 'must not begin or end with whitespace' })
+  .refine((name) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name), { message: 'must be well-formed Unicode' })
+
 const userSchema = z.strictObject({
-  username: z.string().min(1),
+  username: headerSafeName,
   password_hash: z.string().min(1).optional(),
   roles: z.array(z.string()).default([]),
   email: z.string().optional(),
@@ -216,8 +229,6 @@ const jwtSchema = z
     if (duplicate) ctx.addIssue({ code: 'custom', path: ['sources'], message: `"${duplicate}" is listed twice` })
   })
 
-/** A name that goes into an upstream header as is: no control characters (CR/LF injection). */
-const headerSafeName = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, { message: 'must not contain control characters' })
 
 const apiKeySchema = z
   .strictObject({

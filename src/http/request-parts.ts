@@ -87,9 +87,20 @@ export function decodeBasic(value: string): { username: string; password: string
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-/** A user name safe to put in an HTTP header and a log line. */
+/** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+const CONTROL = /[\0-\x1f\x7f-\x9f\u2028\u2029]/
+/** Half of a UTF-16 pair: not a character, and not encodable. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+/** Whitespace at either end (Unicode-aware): `"alice "` would reach an upstream as `alice`. */
+const SURROUNDING_SPACE = /^\s|\s$/
+
+/**
+ * A user name (or e-mail) acceptable from any source: 1..256 characters, well-formed Unicode, no
+ * control characters, no whitespace at either end. Any script is fine: identity headers carry
+ * names percent-encoded (see proxy/identity-headers.ts).
+ */
 export function isSafeName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name.length <= 256 && !/[\0-\x1f\x7f]/.test(name)
+  return typeof name === 'string' && name.length > 0 && name.length <= 256 && !CONTROL.test(name) && !SURROUNDING_SPACE.test(name) && !LONE_SURROGATE.test(name)
 }
 
 /** A role safe to join with commas into X-Forwarded-Groups. */

@@ -79,14 +79,36 @@ export function createHeaderRewriter(names: Config['identity_headers'], consumed
       out['x-forwarded-proto'] = client.protocol
       if (client.host) out['x-forwarded-host'] = client.host
       if (identity) {
-        out[userHeader] = identity.user
-        if (identity.roles.length > 0) out[groupsHeader] = identity.roles.join(',')
-        if (identity.email) out[emailHeader] = identity.email
+        out[userHeader] = identityHeaderValue(identity.user)
+        if (identity.roles.length > 0) out[groupsHeader] = identity.roles.map(identityHeaderValue).join(',')
+        if (identity.email) out[emailHeader] = identityHeaderValue(identity.email)
         if (identityToken && tokenHeader) out[tokenHeader] = tokenHeader === 'authorization' ? `Bearer ${identityToken}` : identityToken
       }
       return out
     },
   }
+}
+
+/** Printable ASCII except `%`: what an identity value may keep as is in a header. */
+const HEADER_PLAIN = /^[\x20-\x24\x26-\x7e]*$/
+
+/**
+ * An identity value (user, e-mail, one role) as it goes into an upstream header: printable ASCII
+ * as is, everything else — non-ASCII, and `%` itself so the encoding is unambiguous — as the
+ * percent-encoded UTF-8 bytes (`日本` → `%E6%97%A5%E6%9C%AC`, `50%` → `50%25`); the upstream
+ * decodes with decodeURIComponent. Header values are Latin-1 on the wire, so a name outside it
+ * would otherwise be refused by the HTTP stack (a 502) or mangled. The signed identity JWT
+ * carries the raw value.
+ */
+export function identityHeaderValue(value: string): string {
+  if (HEADER_PLAIN.test(value)) return value
+  return value.replace(/[^\x20-\x24\x26-\x7e]+/g, (run) => encodeURIComponent(run.replace(/[\uD800-\uDFFF]/g, (c, i: number, all: string) => (isPaired(all, i) ? c : '\uFFFD'))))
+}
+
+function isPaired(text: string, index: number): boolean {
+  const code = text.charCodeAt(index)
+  if (code <= 0xdbff) return index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00
+  return index > 0 && (text.charCodeAt(index - 1) & 0xfc00) === 0xd800
 }
 
 function normalize(name: string): string {
