@@ -161,7 +161,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       return server
     },
   })
-  installErrorHandler(app, log, storeHealth, basicChallenge)
+  installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: config.auth.form.enabled ? loginPath : null })
   app.addHook('onResponse', async (request, reply) => {
     requestLog('gateway', request.method, pathOf(request.url), reply.statusCode, reply.elapsedTime, null)
   })

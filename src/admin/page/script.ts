@@ -9,6 +9,7 @@ const tbody = document.querySelector('#sessions tbody')
 const status = document.getElementById('status')
 const filter = document.getElementById('user-filter')
 const auto = document.getElementById('auto-refresh')
+const signin = document.getElementById('signin')
 let timer = null
 
 function say(text, isError) {
@@ -59,11 +60,13 @@ async function load() {
   if (filter.value.trim()) params.set('username', filter.value.trim())
   try {
     const data = await call('GET', api + '?' + params)
+    signin.hidden = true
     render(data.sessions)
     say(data.sessions.length + ' session' + (data.sessions.length === 1 ? '' : 's') + (data.next_cursor ? ' (first 500 shown)' : '') + ' · updated ' + new Date().toLocaleTimeString())
   } catch (error) {
     tbody.replaceChildren()
-    if (error.status === 401) say('Your session has ended. Sign in again to manage sessions.', true)
+    signin.hidden = error.status !== 401
+    if (error.status === 401) say('You are not signed in (or your session has ended).', true)
     else say(error.message, true)
   }
 }

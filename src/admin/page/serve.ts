@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { escapeHtml } from '../../http/html.js'
 import { ADMIN_SCRIPT } from './script.js'
 import { ADMIN_STYLE } from './style.js'
 
@@ -14,6 +15,8 @@ export function registerAdminPage(app: FastifyInstance, base: string, headers: R
 }
 
 function adminHtml(base: string): string {
+  // The login page sits next to the admin one under the endpoints prefix; back here after signing in.
+  const signIn = `${base.replace(/\/admin$/, '')}/login?rd=${encodeURIComponent(`${base}/`)}`
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -36,6 +39,7 @@ function adminHtml(base: string): string {
     <label class="inline"><input id="auto-refresh" type="checkbox" checked> Refresh every 10 s</label>
   </form>
   <p id="status" role="status" aria-live="polite"></p>
+  <p id="signin" class="signin" hidden>You are signed out. <a href="${escapeHtml(signIn)}">Sign in</a> with an account that has an admin role.</p>
   <div class="table-wrap">
     <table id="sessions">
       <caption class="visually-hidden">Active sessions</caption>

@@ -17,6 +17,7 @@ button:disabled { opacity: .5; cursor: default; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 #status { min-height: 1.4em; margin: .25rem 0 .75rem; }
 #status.error { color: var(--danger); font-weight: 600; }
+#signin a { font-weight: 600; }
 .table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 10px; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; }
 th, td { text-align: left; padding: .55rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }
