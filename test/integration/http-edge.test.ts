@@ -144,11 +144,11 @@ describe('error pages for browsers, JSON for API clients', () => {
         const json = await get(gw.url, path, { cookie: bob, accept: 'application/json' })
         assert.equal(json.status, status)
         assert.match(json.headers.get('content-type')!, /^application\/json/)
-        assert.ok((await json.json()).code)
+        assert.ok(((await json.json()) as { code?: string }).code)
       }
       const api = await get(gw.url, '/app/x')
       assert.equal(api.status, 401)
-      assert.equal((await api.json()).reason, 'no_credentials')
+      assert.equal(((await api.json()) as { reason?: string }).reason, 'no_credentials')
       // A browser's POST cannot be redirected to the login page: a 401 page.
       const post = await fetch(`${gw.url}/app/form`, { method: 'POST', headers: HTML, body: 'a=1', redirect: 'manual' })
       assertPage(post, 401, await post.text())
@@ -163,7 +163,7 @@ describe('error pages for browsers, JSON for API clients', () => {
     try {
       const missing = await get(gw.url, '/_gatehouse/nope', HTML)
       assertPage(missing, 404, await missing.text())
-      assert.equal((await (await get(gw.url, '/_gatehouse/nope')).json()).code, 'ERR_ROUTE_NOT_FOUND')
+      assert.equal(((await (await get(gw.url, '/_gatehouse/nope')).json()) as { code?: string }).code, 'ERR_ROUTE_NOT_FOUND')
       const session = await get(gw.url, '/_gatehouse/session', HTML)
       const text = await session.text()
       assertPage(session, 401, text)
