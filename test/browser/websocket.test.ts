@@ -53,7 +53,7 @@ describe('a real browser WebSocket through the gateway (headless Chromium)', { s
     const page = await browser.newPage()
     try {
       await page.goto(`${gw.url}/public/chat`)
-      await page.waitForFunction(() => document.getElementById('state')!.textContent!.startsWith('closed'))
+      await page.waitForFunction(`document.getElementById('state').textContent.startsWith('closed')`)
       assert.equal(await page.locator('#state').textContent(), 'closed 1006', 'refused before any upgrade')
       assert.deepEqual(upgrades, [])
 
@@ -62,9 +62,9 @@ describe('a real browser WebSocket through the gateway (headless Chromium)', { s
       await page.getByLabel('Password').fill(ALICE.password)
       await page.getByRole('button', { name: 'Sign in' }).click()
       await page.waitForURL(`${gw.url}/public/chat`)
-      await page.waitForFunction(() => document.getElementById('state')!.textContent === 'open')
+      await page.waitForFunction(`document.getElementById('state').textContent === 'open'`)
       await page.locator('#log li', { hasText: 'hello alice' }).waitFor()
-      await page.evaluate(() => (window as unknown as { chat: WebSocket }).chat.send('from the browser'))
+      await page.evaluate(`window.chat.send('from the browser')`)
       await page.locator('#log li', { hasText: 'echo from the browser' }).waitFor()
       assert.deepEqual(upgrades, ['alice'])
       await page.screenshot({ path: shot('websocket-open') })
@@ -72,7 +72,7 @@ describe('a real browser WebSocket through the gateway (headless Chromium)', { s
       const status = await page.evaluate(async () => (await fetch('/_gatehouse/logout', { method: 'POST' })).status)
       assert.equal(status, 200)
       const started = Date.now()
-      await page.waitForFunction(() => document.getElementById('state')!.textContent!.startsWith('closed'), undefined, { timeout: 3_000 })
+      await page.waitForFunction(`document.getElementById('state').textContent.startsWith('closed')`, undefined, { timeout: 3_000 })
       assert.ok(Date.now() - started < 2_000, 'closed within the touch interval (plus a round)')
     } finally {
       await page.close()
