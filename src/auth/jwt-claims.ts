@@ -27,8 +27,9 @@ export function rejectToken(reason: Reason): CredentialsRejected {
 
 /**
  * The identity a verified token stands for. The user and roles end up in upstream headers, so
- * anything with control characters (CR/LF header injection) or commas (forged extra groups) is
- * refused or dropped. With `validate_against_users` the directory decides who exists and their
+ * anything with control characters (CR/LF header injection), whitespace at either end (`"alice "`
+ * read as `alice`) or commas in a role (forged extra groups) is refused or dropped; names in any
+ * script are fine (headers carry them percent-encoded). With `validate_against_users` the directory decides who exists and their
  * roles (ClusterCockpit's forceJWTValidationViaDatabase).
  */
 export function identityFromClaims(payload: Claims, jwt: JwtConfig, users: UserDirectory, outliveToken: boolean): Identity {

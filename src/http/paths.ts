@@ -78,7 +78,9 @@ function mapSegments(path: string, map: (segment: string) => string): string {
 /** IIS and Windows drop trailing dots and spaces of a segment; a segment of nothing else is refused. */
 function stripTrailingDots(segment: string): string {
   if (segment !== '' && /^[. ]+$/.test(segment) && segment.includes('.')) throw badPath('dot segments are not allowed in the path')
-  return segment.replace(/[. ]+$/, '')
+  let end = segment.length
+  while (end > 0 && (segment[end - 1] === '.' || segment[end - 1] === ' ')) end--
+  return end === segment.length ? segment : segment.slice(0, end)
 }
 
 function badPath(message: string): BadRequest {

@@ -64,7 +64,13 @@ function paramNames(pair: string): string[] {
 
 /** A parameter name as the most lenient common parser reads it. */
 function looseName(name: string): string {
-  return name.trim().toLowerCase().replace(/\[[^\]]*\]$/, '').replace(/[ .[]/g, '_')
+  let loose = name.trim().toLowerCase()
+  // A PHP array suffix (`name[]`, `name[0]`); found by index, not a regex (no quadratic backtracking on `[[[[`).
+  if (loose.endsWith(']')) {
+    const open = loose.lastIndexOf('[', loose.length - 2)
+    if (open !== -1 && !loose.slice(open + 1, -1).includes(']')) loose = loose.slice(0, open)
+  }
+  return loose.replace(/[ .[]/g, '_')
 }
 
 /** `Authorization: <scheme> <value>` → value, when the scheme matches (case-insensitive). */
