@@ -6,6 +6,7 @@ import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { Config } from '../config/schema.js'
 import { RouteNotFound, StoreUnavailable, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import { pathOf, type RequestView } from '../http/request-view.js'
+import { FORWARDING_HEADERS, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
@@ -30,6 +31,8 @@ export interface WebSocketDeps {
   readonly basicChallenge?: string | undefined
   readonly storeHealth: StoreHealth
   readonly log: Logger
+  /** `trusted_proxies`: whose X-Forwarded-* headers describe the client (as for plain requests). */
+  readonly trusted: TrustedProxies
   /** The current record of a tunnel's session (after renewals), or null once the login ended. */
   liveness(session: Session): Promise<Session | null>
   /** How often open tunnels re-check their session (`session.touch_interval`). */
@@ -133,16 +136,20 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       req.push(null)
       return deps.serveAsRequest(req, res)
     }
-    const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: req.socket.remoteAddress ?? '' }
+    // As the server does for plain requests: forwarding headers only from trusted proxies.
+    const peer = req.socket.remoteAddress ?? ''
+    if (!deps.trusted.trusts(peer)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
+    const client = deps.trusted.client(peer, req.headers, 'http')
+    const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
     if (closed) return void socket.destroy()
     if (deps.isGatewayEndpoint(pathOf(view.url))) return answers.error(responseOn(req, socket), new RouteNotFound('no WebSocket endpoint here', { reason: 'no_route' }))
-    handle(req, socket, head, view).catch((error: unknown) => {
+    handle(req, socket, head, view, client).catch((error: unknown) => {
       if (socket.destroyed) return
       answers.error(responseOn(req, socket), error)
     })
   }
 
-  const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, view: RequestView): Promise<void> => {
+  const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, view: RequestView, client: ForwardedClient): Promise<void> => {
     const { verdict, setCookie } = await deps.pipeline.decide(view)
     if (socket.destroyed) return
     switch (verdict.kind) {
@@ -157,7 +164,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
         const { route, caller } = verdict
         if (!route.upstream) return answers.error(responseOn(req, socket), new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
         const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
-        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: view.ip, protocol: 'http', host: req.headers.host }, identityToken)
+        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken)
         // Hop-by-hop headers are dropped for every request; an upgrade needs these two back.
         headers.connection = 'Upgrade'
         headers.upgrade = req.headers.upgrade!

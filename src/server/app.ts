@@ -127,6 +127,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     basicChallenge,
     storeHealth,
     log,
+    trusted,
     liveness: createSessionLiveness(store.admin, policyFromConfig(config), clock),
     checkInterval: config.session.touch_interval,
     isGatewayEndpoint,

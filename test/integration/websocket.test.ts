@@ -221,6 +221,26 @@ describe('WebSockets through the built-in proxy', () => {
   })
 })
 
+describe('WebSockets: trusted_proxies', () => {
+  test('X-Forwarded-* from an untrusted peer are dropped on upgrades too; from a trusted one they are kept', async () => {
+    const upstream = await startWsUpstream()
+    for (const [trusted, expected] of [[['10.0.0.0/8'], { for: '127.0.0.1', proto: 'http' }], [['127.0.0.0/8'], { for: '6.6.6.6, 127.0.0.1', proto: 'https' }]] as const) {
+      const gw = await startTestGateway({ upstream: upstream.url, trusted_proxies: trusted })
+      try {
+        const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
+        const { ws } = await connect(wsUrl(gw.url, '/ws'), { cookie: cookie!, 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' })
+        ws.close()
+        const seen = upstream.upgrades.at(-1)!.headers
+        assert.equal(seen['x-forwarded-for'], expected.for)
+        assert.equal(seen['x-forwarded-proto'], expected.proto)
+      } finally {
+        await gw.close()
+      }
+    }
+    await upstream.close()
+  })
+})
+
 describe('WebSockets: bad upstreams', () => {
   test('an unreachable upstream is a clean 502 before any upgrade', async () => {
     const dead = createServer()
