@@ -10,6 +10,7 @@ export const REASONS = {
   bad_path: { status: 400, meaning: 'path not starting with `/`, a fragment (`#`), bad percent-encoding, control characters, or `.`/`..`/dot-only segments in any reading (`/..;/`, `%2e%2e`, `/.../`)' },
   ambiguous_path: { status: 400, meaning: 'the readings of the path an upstream may make (as sent, decoded, without `;` parameters or trailing dots, ignoring case) match different routes' },
   no_route: { status: 404, meaning: 'no route matches the path' },
+  upgrade_not_supported: { status: 400, meaning: 'an `Upgrade` other than `websocket` on a request with a body (bodiless ones are served as plain HTTP)' },
   bad_original_request: { status: 400, meaning: 'forward-auth: a trusted proxy sent a malformed `X-Original-URL`, `X-Original-URI`, `X-Forwarded-Uri` or original method' },
 
   // Nobody identified

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { Config } from '../config/schema.js'
-import { RouteNotFound, StoreUnavailable, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import { BadRequest, RouteNotFound, StoreUnavailable, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import { pathOf, type RequestView } from '../http/request-view.js'
 import { FORWARDING_HEADERS, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
@@ -132,7 +132,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       // RFC 9110 §7.8: a server may ignore Upgrade. Only bodiless requests can be served here:
       // the HTTP parser has already let go of this socket.
       const res = responseOn(req, socket)
-      if (hasBody(req)) return answers.error(res, Object.assign(new Error('this upgrade is not supported'), { statusCode: 400, code: 'ERR_UPGRADE_NOT_SUPPORTED' }))
+      if (hasBody(req)) return answers.error(res, new BadRequest('only WebSocket upgrades are supported; send this request without Upgrade', { reason: 'upgrade_not_supported' }))
       req.push(null)
       return deps.serveAsRequest(req, res)
     }

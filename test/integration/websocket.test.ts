@@ -218,6 +218,17 @@ describe('WebSockets through the built-in proxy', () => {
     assert.equal(result.status, 200)
     assert.equal(result.body, 'plain')
     assert.equal(upstream.plain.at(-1)!.headers.upgrade, undefined)
+    const withBody = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/h2c', method: 'POST', headers: { cookie: cookie!, connection: 'Upgrade', upgrade: 'h2c', 'content-type': 'text/plain', 'content-length': '5' } }, (res) => {
+        let body = ''
+        res.on('data', (c) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode!, body }))
+      })
+      req.on('error', reject)
+      req.end('hello')
+    })
+    assert.equal(withBody.status, 400)
+    assert.equal(JSON.parse(withBody.body).reason, 'upgrade_not_supported')
   })
 })
 
