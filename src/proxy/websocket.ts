@@ -248,7 +248,9 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       if (head.length > 0) upstreamSocket.write(head)
       upstreamSocket.setNoDelay(true)
       upstreamSocket.setTimeout(0)
+      // A tunnel may be silent for hours (the application pings if it cares): no timeout on either side.
       ;(socket as Socket).setNoDelay?.(true)
+      ;(socket as Socket).setTimeout?.(0)
 
       let untrack: (() => void) | undefined
       const cut = () => {
