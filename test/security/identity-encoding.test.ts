@@ -10,7 +10,7 @@ import { hashPassword } from '../../src/auth/password.js'
 import { createUserDirectory } from '../../src/auth/users.js'
 import { parseConfig } from '../../src/config/load.js'
 import { ConfigInvalid } from '../../src/errors.js'
-import { SECRET, login, sessionCookie, startTestGateway, type TestGateway } from '../helpers/gateway.js'
+import { SECRET, login, startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { rawRequest } from './raw-http.js'
 
 const JWT_SECRET = 'identity-encoding-test-secret-0123456789'
