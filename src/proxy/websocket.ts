@@ -37,7 +37,7 @@ export interface WebSocketDeps {
   liveness(session: Session): Promise<Session | null>
   /** How often open tunnels re-check their session (`session.touch_interval`). */
   readonly checkInterval: number
-  /** Paths that belong to the gateway itself (no WebSocket there). */
+  /** Paths that belong to the gateway itself (no WebSocket there: served as plain requests). */
   isGatewayEndpoint(path: string): boolean
   /** The server's ordinary request handler: other upgrades (h2c) are served as plain requests. */
   serveAsRequest(req: IncomingMessage, res: ServerResponse): void
@@ -128,9 +128,11 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy())
-    if (!isWebSocket(req)) {
-      // RFC 9110 §7.8: a server may ignore Upgrade. Only bodiless requests can be served here:
-      // the HTTP parser has already let go of this socket.
+    // Other upgrades (h2c), and any upgrade to the gateway's own endpoints — e.g. nginx's
+    // auth_request subrequest inheriting a WebSocket location's Upgrade/Connection headers — are
+    // served as plain requests: RFC 9110 §7.8 lets a server ignore Upgrade. Only bodiless ones
+    // can be: the HTTP parser has already let go of this socket.
+    if (!isWebSocket(req) || deps.isGatewayEndpoint(pathOf(req.url ?? '/'))) {
       const res = responseOn(req, socket)
       if (hasBody(req)) return answers.error(res, new BadRequest('only WebSocket upgrades are supported; send this request without Upgrade', { reason: 'upgrade_not_supported' }))
       req.push(null)
@@ -142,7 +144,6 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
     const client = deps.trusted.client(peer, req.headers, 'http')
     const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
     if (closed) return void socket.destroy()
-    if (deps.isGatewayEndpoint(pathOf(view.url))) return answers.error(responseOn(req, socket), new RouteNotFound('no WebSocket endpoint here', { reason: 'no_route' }))
     handle(req, socket, head, view, client).catch((error: unknown) => {
       if (socket.destroyed) return
       answers.error(responseOn(req, socket), error)

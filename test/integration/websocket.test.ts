@@ -198,9 +198,21 @@ describe('WebSockets through the built-in proxy', () => {
     await within(1500, closed(ws), 'socket closed after logout with the renewed cookie')
   })
 
-  test('an upgrade on a gateway endpoint is a 404', async () => {
-    const answer = await connect(wsUrl(gw.url, '/_gatehouse/session')).then(() => null, (e: { status: number }) => e)
+  test("upgrades to the gateway's own endpoints are served as plain requests (nginx's auth_request may carry a WebSocket's headers)", async () => {
+    const answer = await connect(wsUrl(gw.url, '/_gatehouse/nope')).then(() => null, (e: { status: number }) => e)
     assert.equal(answer?.status, 404)
+    const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
+    const url = new URL(gw.url)
+    const check = await new Promise<{ status: number; user: unknown }>((resolve, reject) => {
+      const headers = { cookie: cookie!, connection: 'upgrade', upgrade: 'websocket', 'x-original-url': `${gw.url}/live/ws`, 'x-original-method': 'GET' }
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/_gatehouse/auth', headers }, (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode!, user: res.headers['x-auth-request-user'] }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    assert.deepEqual(check, { status: 200, user: 'alice' })
   })
 
   test('other upgrades (h2c) are served as plain requests', async () => {
