@@ -36,7 +36,7 @@ export interface ForwardAuthDeps {
 }
 
 /** What the fronting proxy says about the request it asks about. */
-interface Original {
+export interface Original {
   readonly view: RequestView
   /** `scheme://host` of the original request, when known: `rd` is then absolute. */
   readonly origin: string | undefined
