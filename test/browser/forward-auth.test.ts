@@ -112,6 +112,13 @@ for (const proxy of proxies) {
       const seen = gw.received.at(-1)!
       assert.equal(seen.headers['x-forwarded-user'], 'alice')
       assert.equal(seen.headers['x-forwarded-email'], ALICE.email)
+      // Other methods: the check is still a GET (nginx's subrequest would inherit the POST), the app gets the POST and its body.
+      const post = await fetch(`${front.url}/app/form`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"a":1}' })
+      assert.equal(post.status, 200)
+      assert.equal(gw.received.at(-1)!.method, 'POST')
+      assert.equal(gw.received.at(-1)!.body, '{"a":1}')
+      const anonymousPost = await fetch(`${front.url}/app/form`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })
+      assert.equal(anonymousPost.status, 401)
     })
   })
 }
