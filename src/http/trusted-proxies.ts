@@ -85,6 +85,11 @@ export function createTrustedProxies(cidrs: readonly string[]): TrustedProxies {
   }
 }
 
+/** The protocol the request arrived on at this server: https on a TLS listener. */
+export function socketProtocol(socket: object): 'http' | 'https' {
+  return (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+}
+
 /** A comma-separated header (possibly sent several times) as its trimmed, non-empty items. */
 function listOf(value: string | string[] | undefined): string[] {
   if (value === undefined) return []

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js'
 import { sendAnswer, type HeaderValues } from '../http/respond.js'
 import { pathOf, wantsHtml, type RequestView } from '../http/request-view.js'
 import { queryOf } from '../http/request-parts.js'
-import { createTrustedProxies, validHost, type TrustedProxies } from '../http/trusted-proxies.js'
+import { createTrustedProxies, socketProtocol, validHost, type TrustedProxies } from '../http/trusted-proxies.js'
 import { BadRequest, Unauthenticated } from '../errors.js'
 import type { Logout } from '../pipeline/logout.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
@@ -169,7 +169,7 @@ function malformed(header: string): BadRequest {
 export function originalRequest(req: IncomingMessage, trusted: TrustedProxies): Original {
   const headers = req.headers
   const peer = req.socket.remoteAddress ?? ''
-  const client = trusted.client(peer, headers, 'http')
+  const client = trusted.client(peer, headers, socketProtocol(req.socket))
   if (!client.viaTrustedProxy) return { view: { method: 'GET', url: req.url ?? '/', headers, ip: peer }, origin: undefined }
   const header = (name: string): string | undefined => {
     const value = headers[name]

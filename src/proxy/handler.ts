@@ -6,7 +6,7 @@ import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
-import { createTrustedProxies, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
+import { createTrustedProxies, socketProtocol, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
@@ -88,7 +88,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
   return (req, res) => {
     const started = performance.now()
     // The client as a trusted proxy reports it (audit lines, login limits); the peer otherwise.
-    const client = trusted.client(req.socket.remoteAddress ?? '', req.headers, 'http')
+    const client = trusted.client(req.socket.remoteAddress ?? '', req.headers, socketProtocol(req.socket))
     const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
     const track: { caller: Caller | null } = { caller: null }
     res.once('finish', () => deps.requestLog('proxy', view.method, pathOf(view.url), res.statusCode, performance.now() - started, track.caller?.identity.user ?? null))
