@@ -12,6 +12,7 @@ import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
 import type { Logger } from '../telemetry/logger.js'
+import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
 import { createAnswers } from './answers.js'
 import type { HeaderRewriter } from './identity-headers.js'
@@ -31,6 +32,8 @@ export interface WebSocketDeps {
   readonly basicChallenge?: string | undefined
   readonly storeHealth: StoreHealth
   readonly log: Logger
+  /** One log line per upgrade: its refusal status, or 101 when the tunnel opens. */
+  readonly requestLog?: RequestLog | undefined
   /** `trusted_proxies`: whose X-Forwarded-* headers describe the client (as for plain requests). */
   readonly trusted: TrustedProxies
   /** The current record of a tunnel's session (after renewals), or null once the login ended. */
@@ -50,6 +53,14 @@ export interface WebSockets {
   readonly open: number
   /** Refuses new upgrades and cuts every open tunnel (shutdown: clients reconnect elsewhere). */
   close(): void
+}
+
+/** One upgrade's answer and its log line. */
+interface Outcome {
+  user: string | null
+  /** An HTTP answer on the socket, logged when written. */
+  reply(): ServerResponse
+  logged(status: number): void
 }
 
 interface Tunnel {
@@ -143,38 +154,49 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
     if (!deps.trusted.trusts(peer)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
     const client = deps.trusted.client(peer, req.headers, 'http')
     const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
+    const started = performance.now()
+    const outcome: Outcome = {
+      user: null,
+      reply: () => {
+        const res = responseOn(req, socket)
+        res.once('finish', () => outcome.logged(res.statusCode))
+        return res
+      },
+      logged: (status) => deps.requestLog?.('proxy', view.method, pathOf(view.url), status, performance.now() - started, outcome.user),
+    }
     if (closed) return void socket.destroy()
-    handle(req, socket, head, view, client).catch((error: unknown) => {
+    handle(req, socket, head, view, client, outcome).catch((error: unknown) => {
       if (socket.destroyed) return
-      answers.error(responseOn(req, socket), error)
+      answers.error(outcome.reply(), error)
     })
   }
 
-  const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, view: RequestView, client: ForwardedClient): Promise<void> => {
+  const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, view: RequestView, client: ForwardedClient, outcome: Outcome): Promise<void> => {
     const { verdict, setCookie } = await deps.pipeline.decide(view)
     if (socket.destroyed) return
     switch (verdict.kind) {
       case 'logout':
-        return answers.logout(responseOn(req, socket), await deps.logout.perform(view))
+        return answers.logout(outcome.reply(), await deps.logout.perform(view))
       case 'redirect':
-        return answers.redirect(responseOn(req, socket), verdict.location, setCookie)
+        return answers.redirect(outcome.reply(), verdict.location, setCookie)
       case 'deny':
         // A browser's WebSocket cannot follow a redirect to the login page: the status is the answer.
-        return answers.error(responseOn(req, socket), verdict.error, setCookie, verdict.status)
+        return answers.error(outcome.reply(), verdict.error, setCookie, verdict.status)
       case 'pass': {
         const { route, caller } = verdict
-        if (!route.upstream) return answers.error(responseOn(req, socket), new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
+        outcome.user = caller?.identity.user ?? null
+        if (!route.upstream) return answers.error(outcome.reply(), new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
         const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
         const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken)
         // Hop-by-hop headers are dropped for every request; an upgrade needs these two back.
         headers.connection = 'Upgrade'
         headers.upgrade = req.headers.upgrade!
-        open(req, socket, head, route.upstream, deps.consumed.withoutQueryCredentials(view.url), headers, setCookie, caller?.session ?? null)
+        open(req, socket, head, route.upstream, deps.consumed.withoutQueryCredentials(view.url), headers, setCookie, caller?.session ?? null, outcome)
       }
     }
   }
 
-  const open = (req: IncomingMessage, socket: Duplex, head: Buffer, upstream: UpstreamConfig, path: string, headers: Record<string, string | string[]>, setCookie: readonly string[], session: Session | null): void => {
+  const open = (req: IncomingMessage, socket: Duplex, head: Buffer, upstream: UpstreamConfig, path: string, headers: Record<string, string | string[]>, setCookie: readonly string[], session: Session | null, outcome: Outcome): void => {
     const url = new URL(upstream.url)
     const basePath = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname
     const outgoing: ClientRequest = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
@@ -192,7 +214,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       outgoing.destroy()
       if (socket.destroyed) return
       deps.log.warn({ event: 'upstream_error', upstream: upstream.url, code: (cause as { code?: string }).code ?? cause.message, websocket: true }, 'upstream upgrade failed')
-      answers.error(responseOn(req, socket), error, setCookie)
+      answers.error(outcome.reply(), error, setCookie)
     }
     // Connecting is bounded by connect_timeout, the upstream's answer to the upgrade by timeout.
     let deadline = setTimeout(() => fail(new UpstreamTimeout('upstream did not answer in time', { reason: 'upstream_timeout' }), new Error('connect timeout')), upstream.connect_timeout)
@@ -223,7 +245,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       socket.off('close', abandon)
       if (settled) return void answer.destroy()
       settled = true
-      const res = responseOn(req, socket)
+      const res = outcome.reply()
       const out: Record<string, string | string[]> = {}
       for (const name in answer.headers) if (!HOP_BY_HOP.has(name)) out[name] = answer.headers[name]!
       if (setCookie.length > 0) out['set-cookie'] = [...toList(out['set-cookie']), ...setCookie]
@@ -247,6 +269,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       socket.write(lines.join('\r\n') + '\r\n\r\n')
       if (upstreamHead.length > 0) socket.write(upstreamHead)
       if (head.length > 0) upstreamSocket.write(head)
+      outcome.logged(101)
       upstreamSocket.setNoDelay(true)
       upstreamSocket.setTimeout(0)
       // A tunnel may be silent for hours (the application pings if it cares): no timeout on either side.

@@ -128,6 +128,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     storeHealth,
     log,
     trusted,
+    requestLog,
     liveness: createSessionLiveness(store.admin, policyFromConfig(config), clock),
     checkInterval: config.session.touch_interval,
     isGatewayEndpoint,

@@ -119,6 +119,7 @@ describe('WebSockets through the built-in proxy', () => {
       assert.match(String(seen.headers.connection), /upgrade/i)
       assert.ok(seen.headers['sec-websocket-key'])
       assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1')
+      assert.ok(gw.logs.some((line) => /"path":"\/live\/ws","status":101,[^\n]*"user":"alice"/.test(line)), 'one request line per upgrade, without the query')
     } finally {
       ws.close()
     }
@@ -146,6 +147,7 @@ describe('WebSockets through the built-in proxy', () => {
     assert.equal(forbidden?.status, 403)
     assert.equal(JSON.parse(forbidden!.body).reason, 'role_not_allowed')
     assert.equal(upstream.upgrades.length, before)
+    assert.ok(gw.logs.some((line) => /"path":"\/ops\/ws","status":403,[^\n]*"user":null/.test(line)))
   })
 
   test("the upstream's own refusal of the upgrade reaches the client as it is", async () => {
