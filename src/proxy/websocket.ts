@@ -20,6 +20,9 @@ import type { HeaderRewriter } from './identity-headers.js'
 type Session = NonNullable<Caller['session']>
 type UpstreamConfig = NonNullable<Config['upstream']>
 
+/** How long one side of a tunnel may stay open after the other closed. */
+const CLOSE_GRACE_MS = 5_000
+
 /** Response headers of a refused upgrade that describe the upstream connection, not the answer. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate'])
 
@@ -282,10 +285,18 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
         socket.destroy()
         upstreamSocket.destroy()
       }
+      // One side closed: the other still gets what is buffered for it (a close frame), then ends;
+      // one that does not close by itself is cut after a grace. Errors cut both at once.
+      const drain = (other: Duplex) => () => {
+        untrack?.()
+        if (other.destroyed) return
+        other.end()
+        setTimeout(() => other.destroy(), CLOSE_GRACE_MS).unref()
+      }
       upstreamSocket.on('error', cut)
       socket.on('error', cut)
-      upstreamSocket.once('close', cut)
-      socket.once('close', cut)
+      upstreamSocket.once('close', drain(socket))
+      socket.once('close', drain(upstreamSocket))
       upstreamSocket.pipe(socket)
       socket.pipe(upstreamSocket)
       untrack = track({ session, cut })

@@ -32,7 +32,7 @@ async function startWsUpstream(): Promise<WsUpstream> {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.send(`hello ${req.headers['x-forwarded-user'] ?? 'nobody'}`)
-      ws.on('message', (data) => ws.send(`echo ${String(data)}`))
+      ws.on('message', (data) => (String(data) === 'bye' ? ws.close(4000, 'bye from upstream') : ws.send(`echo ${String(data)}`)))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -123,6 +123,20 @@ describe('WebSockets through the built-in proxy', () => {
     } finally {
       ws.close()
     }
+  })
+
+  test('close codes travel both ways (the tunnel half-closes instead of cutting)', async () => {
+    const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
+    for (let i = 0; i < 5; i++) {
+      const { ws } = await connect(wsUrl(gw.url, '/a'), { cookie: cookie! })
+      const code = new Promise<[number, string]>((resolve) => ws.once('close', (c, reason) => resolve([c, String(reason)])))
+      ws.send('bye')
+      assert.deepEqual(await code, [4000, 'bye from upstream'])
+    }
+    const { ws } = await connect(wsUrl(gw.url, '/a'), { cookie: cookie! })
+    const code = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)))
+    ws.close(4001, 'client leaves')
+    assert.equal(await code, 4001, 'the upstream answered the close frame through the tunnel')
   })
 
   test('an API key works and is not passed on; a route with auth: none needs nothing', async () => {
