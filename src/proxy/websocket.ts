@@ -6,7 +6,7 @@ import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { Config } from '../config/schema.js'
 import { BadRequest, RouteNotFound, StoreUnavailable, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import { pathOf, type RequestView } from '../http/request-view.js'
-import { FORWARDING_HEADERS, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
+import { FORWARDING_HEADERS, socketProtocol, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
@@ -155,7 +155,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
     // As the server does for plain requests: forwarding headers only from trusted proxies.
     const peer = req.socket.remoteAddress ?? ''
     if (!deps.trusted.trusts(peer)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
-    const client = deps.trusted.client(peer, req.headers, 'http')
+    const client = deps.trusted.client(peer, req.headers, socketProtocol(req.socket))
     const view: RequestView = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, ip: client.ip }
     const started = performance.now()
     const outcome: Outcome = {
