@@ -13,6 +13,7 @@ import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
 import { errorResponse, isStoreOutage } from '../error-response.js'
 import { createAnswers } from './answers.js'
+import { identityHeaderValue } from './identity-headers.js'
 
 /** URLs the gateway does not route itself are still guarded: authentication required, every method. */
 const FALLBACK: Route = { path: '/', auth: 'required' }
@@ -61,7 +62,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (req: IncomingM
    * go back to its keep-alive pool: every answer to nginx is bodiless (measured: a 34-byte body
    * made nginx close the connection after nearly every check and halved throughput). The reason
    * travels in a header. Caddy and Traefik copy a refusal's body to the client, so there a
-   * refusal keeps its JSON body; their 2xx are bodiless too.
+   * refusal keeps its body (an HTML page for browsers, JSON for APIs); their 2xx are bodiless too.
    */
   const refuse = (res: ServerResponse, error: unknown, setCookie: readonly string[], status: number | undefined, forNginx: boolean) => {
     if (!forNginx) return answers.error(res, error, setCookie, status)
@@ -99,10 +100,10 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (req: IncomingM
           sendAnswer(res, 200, headers)
           return null
         }
-        headers[names.user] = identity.user
-        headers['x-auth-request-user'] = identity.user
-        if (identity.roles.length > 0) headers[names.groups] = headers['x-auth-request-groups'] = identity.roles.join(',')
-        if (identity.email) headers[names.email] = headers['x-auth-request-email'] = identity.email
+        // The same encoding as on proxied requests: non-ASCII names percent-encoded (never a 500 on `日本`).
+        headers[names.user] = headers['x-auth-request-user'] = identityHeaderValue(identity.user)
+        if (identity.roles.length > 0) headers[names.groups] = headers['x-auth-request-groups'] = identity.roles.map(identityHeaderValue).join(',')
+        if (identity.email) headers[names.email] = headers['x-auth-request-email'] = identityHeaderValue(identity.email)
         sendAnswer(res, 200, headers)
         return identity.user
       }

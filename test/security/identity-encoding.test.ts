@@ -105,6 +105,18 @@ describe('security: identity values', () => {
     assert.equal(payload.sub, '日本')
   })
 
+  test('forward-auth answers a non-Latin-1 user with the same encoded headers (was a 500)', async () => {
+    const authorization = `Bearer ${await hs256({ sub: '日本', roles: ['管理', 'ops'], email: 'taro@例え.jp' })}`
+    for (const path of ['/_gatehouse/auth', '/_gatehouse/forward-auth']) {
+      const response = await rawRequest(gw.url, path, { authorization })
+      assert.equal(response.status, 200, path)
+      assert.equal(response.headers['x-forwarded-user'], '%E6%97%A5%E6%9C%AC')
+      assert.equal(response.headers['x-auth-request-user'], '%E6%97%A5%E6%9C%AC')
+      assert.equal(response.headers['x-auth-request-groups'], '%E7%AE%A1%E7%90%86,ops')
+      assert.equal(response.headers['x-auth-request-email'], `taro@${encodeURIComponent('例え')}.jp`)
+    }
+  })
+
   test('a JWT in the URL becomes a session that keeps working for a non-Latin-1 user (was 502 after login)', async () => {
     const first = await rawRequest(gw.url, `/page?jwt=${await hs256({ sub: '日本' })}`, {})
     assert.equal(first.status, 302)
