@@ -120,7 +120,7 @@ for _, id in ipairs(ids) do drop(id) end
 return #ids
 `
 
-type Client = Redis | Cluster
+export type RedisClient = Redis | Cluster
 const SCAN_BATCH = 200
 
 interface Scripts {
@@ -141,7 +141,8 @@ const CONNECTION: RedisOptions = {
   retryStrategy: retry,
 }
 
-function connect(options: RedisStoreOptions): Client {
+/** A client for `session.redis` (URL, Cluster or Sentinel), failing fast while Redis is down. */
+export function connectRedis(options: RedisStoreOptions): RedisClient {
   if (options.cluster && options.cluster.length > 0) {
     const nodes = options.cluster.map(parseNode)
     // Credentials and TLS are the cluster's, taken from the first node URL that names them.
@@ -194,7 +195,7 @@ function parseNode(node: string): Node {
  * Waits for the first connection, at most `ms`. A single server that refuses it is down now:
  * no point waiting longer. A Cluster may report errors on some nodes while it still forms.
  */
-function whenReady(client: Client, ms: number): Promise<void> {
+export function whenReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve()
   const giveUpOn = client instanceof Cluster ? [] : ['error']
   return new Promise((resolve) => {
@@ -208,7 +209,7 @@ function whenReady(client: Client, ms: number): Promise<void> {
 /** Sessions in Redis (or a Cluster, or behind Sentinel) with native TTLs and Lua-atomic writes. */
 export async function createRedisStore(options: RedisStoreOptions): Promise<RecordStore> {
   const prefix = `${options.prefix}{gh}:`
-  const client = connect(options)
+  const client = connectRedis(options)
   // Errors surface per command as StoreUnavailable; the connection's own events must not crash the process.
   client.on('error', () => {})
   for (const [name, lua] of [['ghInsert', INSERT], ['ghUpdate', UPDATE], ['ghReplace', REPLACE], ['ghRemove', REMOVE], ['ghPrune', PRUNE]] as const) {
