@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Clock } from '../clock.js'
 import type { LoginLimitConfig } from '../config/schema.js'
 import { TooManyAttempts } from '../errors.js'
@@ -54,8 +55,20 @@ export const UNLIMITED: LoginLimiter = {
 }
 const NOTHING: LoginAttempt = { failed: async () => {}, succeeded: async () => {}, abandoned: async () => {} }
 
-export function createLoginLimiter(settings: LoginLimitConfig, state: SharedState, clock: Clock, events: LoginLimitEvents = {}): LoginLimiter {
+export interface LoginLimiterOptions {
+  readonly events?: LoginLimitEvents | undefined
+  /**
+   * How long an attempt waits, in real time, while the limit is taken by attempts still in
+   * flight (default 5 s): they end in a block (then it is refused unchecked) or in successes
+   * (then it goes ahead), so a dozen parallel logins with the right password all succeed.
+   */
+  readonly inFlightWaitMs?: number | undefined
+}
+
+export function createLoginLimiter(settings: LoginLimitConfig, state: SharedState, clock: Clock, options: LoginLimiterOptions = {}): LoginLimiter {
   const { attempts, window, block, per_ip_attempts: perIp } = settings
+  const events = options.events ?? {}
+  const inFlightWaitMs = options.inFlightWaitMs ?? 5_000
 
   const refuse = (scope: LimitScope, user: string, ip: string, until: number, now: number): never => {
     const retryAfterSeconds = Math.max(1, Math.ceil((until - now) / 1000))
@@ -72,46 +85,60 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
     if (started) events.blockStarted?.({ scope, user: user.slice(0, 128), ip, until })
   }
 
+  /** One try at reserving an attempt: the attempt, a refusal (thrown), or 'busy' when attempts in flight hold the limit. */
+  const reserve = async (user: string, ip: string, keys: Keys, busyIsFinal: boolean): Promise<LoginAttempt | 'busy'> => {
+    const now = clock.now()
+    const [userBlock, ipBlock] = await Promise.all([state.get(keys.userBlock, now), state.get(keys.ipBlock, now)])
+    const userUntil = blockEnd(userBlock, now)
+    const ipUntil = blockEnd(ipBlock, now)
+    if (userUntil !== null || ipUntil !== null) {
+      const scope: LimitScope = (userUntil ?? 0) >= (ipUntil ?? 0) ? 'user' : 'ip'
+      refuse(scope, user, ip, Math.max(userUntil ?? 0, ipUntil ?? 0), now)
+    }
+
+    // Counted before the password is checked, so parallel guesses cannot pass the limit. Given
+    // back with the start time: a counter that expired meanwhile is not recreated as -1 (the
+    // stores treat it as still live at `now`; Redis, with native expiry, may start one at -1).
+    const giveBack = (key: string) => state.increment(key, window, now, -1)
+    const byUser = await state.increment(keys.userCount, window, now)
+    if (byUser.count > attempts) {
+      await giveBack(keys.userCount)
+      if (!busyIsFinal) return 'busy'
+      refuse('user', user, ip, now + 1000, now)
+    }
+    const byIp = await state.increment(keys.ipCount, window, now)
+    if (byIp.count > perIp) {
+      await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
+      if (!busyIsFinal) return 'busy'
+      refuse('ip', user, ip, now + 1000, now)
+    }
+
+    let settled = false
+    const once = async (work: () => Promise<unknown>): Promise<void> => {
+      if (settled) return
+      settled = true
+      await work()
+    }
+    return {
+      failed: () =>
+        once(async () => {
+          if (byUser.count >= attempts) await startBlock('user', keys, user, ip)
+          if (byIp.count >= perIp) await startBlock('ip', keys, user, ip)
+        }),
+      succeeded: () => once(() => Promise.all([state.delete(keys.userCount), giveBack(keys.ipCount)])),
+      abandoned: () => once(() => Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])),
+    }
+  }
+
   return {
     async begin(user, ip) {
       const keys = keysFor(user, ip)
-      const now = clock.now()
-      const [userBlock, ipBlock] = await Promise.all([state.get(keys.userBlock, now), state.get(keys.ipBlock, now)])
-      const userUntil = blockEnd(userBlock, now)
-      const ipUntil = blockEnd(ipBlock, now)
-      if (userUntil !== null || ipUntil !== null) {
-        const scope: LimitScope = (userUntil ?? 0) >= (ipUntil ?? 0) ? 'user' : 'ip'
-        refuse(scope, user, ip, Math.max(userUntil ?? 0, ipUntil ?? 0), now)
-      }
-
-      // Given back with the start time: a counter that expired meanwhile is not recreated as -1
-      // (the stores treat it as still live at `now`; Redis, with native expiry, may start one at -1).
-      const giveBack = (key: string) => state.increment(key, window, now, -1)
-      const byUser = await state.increment(keys.userCount, window, now)
-      if (byUser.count > attempts) {
-        await giveBack(keys.userCount)
-        refuse('user', user, ip, byUser.resetAt, now)
-      }
-      const byIp = await state.increment(keys.ipCount, window, now)
-      if (byIp.count > perIp) {
-        await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
-        refuse('ip', user, ip, byIp.resetAt, now)
-      }
-
-      let settled = false
-      const once = async (work: () => Promise<unknown>): Promise<void> => {
-        if (settled) return
-        settled = true
-        await work()
-      }
-      return {
-        failed: () =>
-          once(async () => {
-            if (byUser.count >= attempts) await startBlock('user', keys, user, ip)
-            if (byIp.count >= perIp) await startBlock('ip', keys, user, ip)
-          }),
-        succeeded: () => once(() => Promise.all([state.delete(keys.userCount), giveBack(keys.ipCount)])),
-        abandoned: () => once(() => Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])),
+      const deadline = performance.now() + inFlightWaitMs
+      for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+        const attempt = await reserve(user, ip, keys, performance.now() >= deadline)
+        if (attempt !== 'busy') return attempt
+        // Jittered, so waiting attempts do not come back all at once.
+        await sleep(pause / 2 + Math.random() * pause)
       }
     },
   }

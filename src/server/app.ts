@@ -83,8 +83,10 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const loginLimit = config.auth.login_limit
   const loginLimiter = loginLimit
     ? createLoginLimiter(loginLimit, sharedState, clock, {
-        refused: (event) => (metrics.logins.inc({ provider: 'any', result: 'blocked' }), audit(log, 'login_blocked', event, 'login attempt refused by auth.login_limit')),
-        blockStarted: (event) => audit(log, 'login_block_started', { ...event, until: new Date(event.until).toISOString() }, 'login block started'),
+        events: {
+          refused: (event) => (metrics.logins.inc({ provider: 'any', result: 'blocked' }), audit(log, 'login_blocked', event, 'login attempt refused by auth.login_limit')),
+          blockStarted: (event) => audit(log, 'login_block_started', { ...event, until: new Date(event.until).toISOString() }, 'login block started'),
+        },
       })
     : UNLIMITED
   const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter })
