@@ -169,6 +169,8 @@ function blockEnd(value: string | null, now: number): number | null {
  * IPv6 address — one subscriber gets a whole /64, so counting single addresses would count nothing.
  */
 export function clientKey(ip: string): string {
+  // A request whose socket is already gone may come without an address: one shared bucket.
+  if (typeof ip !== 'string' || ip === '') return 'unknown'
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   if (mapped && isIPv4(mapped[1]!)) return mapped[1]!
   if (!isIPv6(ip)) return ip.slice(0, 64)
