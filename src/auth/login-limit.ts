@@ -86,8 +86,8 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
   }
 
   /** One try at reserving an attempt: the attempt, a refusal (thrown), or 'busy' when attempts in flight hold the limit. */
-  const reserve = async (user: string, ip: string, keys: Keys, busyIsFinal: boolean): Promise<LoginAttempt | 'busy'> => {
-    const now = clock.now()
+  /** Refuses when the name or the IP is blocked. */
+  const checkBlocks = async (user: string, ip: string, keys: Keys, now: number): Promise<void> => {
     const [userBlock, ipBlock] = await Promise.all([state.get(keys.userBlock, now), state.get(keys.ipBlock, now)])
     const userUntil = blockEnd(userBlock, now)
     const ipUntil = blockEnd(ipBlock, now)
@@ -95,6 +95,11 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
       const scope: LimitScope = (userUntil ?? 0) >= (ipUntil ?? 0) ? 'user' : 'ip'
       refuse(scope, user, ip, Math.max(userUntil ?? 0, ipUntil ?? 0), now)
     }
+  }
+
+  const reserve = async (user: string, ip: string, keys: Keys, busyIsFinal: boolean): Promise<LoginAttempt | 'busy'> => {
+    const now = clock.now()
+    await checkBlocks(user, ip, keys, now)
 
     // Counted before the password is checked, so parallel guesses cannot pass the limit. Given
     // back with the start time: a counter that expired meanwhile is not recreated as -1 (the
@@ -111,6 +116,15 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
       await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
       if (!busyIsFinal) return 'busy'
       refuse('ip', user, ip, now + 1000, now)
+    }
+    // Checked again: a block started (and its count cleared) between the first check and these
+    // increments would otherwise let this attempt count from zero. startBlock sets the block
+    // before it clears the count, so an increment that found the count cleared finds the block here.
+    try {
+      await checkBlocks(user, ip, keys, now)
+    } catch (error) {
+      await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
+      throw error
     }
 
     let settled = false

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,9 @@ import { StoreUnavailable, TooManyAttempts } from '../../src/errors.js'
 import { createMemorySharedState } from '../../src/state/memory.js'
 import type { SharedState } from '../../src/state/shared-state.js'
 import { createSqliteSharedState } from '../../src/state/sqlite.js'
+import { createPostgresSharedState } from '../../src/state/postgres.js'
+import { createRedisSharedState } from '../../src/state/redis.js'
+import { DATABASE_URL, dropPostgresTable, dropRedisPrefix, postgresSkip, REDIS_URL, redisSkip } from '../helpers/services.js'
 
 const MINUTE = 60_000
 const SETTINGS = { attempts: 5, window: 15 * MINUTE, block: 15 * MINUTE, per_ip_attempts: 100 }
@@ -192,4 +196,48 @@ describe('clientKey: what an IP counter belongs to', () => {
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
   ]
   for (const [ip, key] of cases) test(`${ip} → ${key}`, () => assert.equal(clientKey(ip), key))
+})
+
+describe('login limiter on the network stores (two connections = two gateway processes)', () => {
+  const suffix = randomUUID().slice(0, 8)
+  const backends = [
+    {
+      name: 'redis',
+      skip: redisSkip,
+      open: () => createRedisSharedState({ url: REDIS_URL, prefix: `gh-limit-${suffix}:` }),
+      cleanUp: () => dropRedisPrefix(REDIS_URL, `gh-limit-${suffix}:`),
+    },
+    {
+      name: 'postgres',
+      skip: postgresSkip,
+      open: () => createPostgresSharedState({ url: DATABASE_URL, table: `gh_limit_${suffix}` }),
+      cleanUp: () => dropPostgresTable(DATABASE_URL, `gh_limit_${suffix}_state`),
+    },
+  ]
+  for (const backend of backends) {
+    describe(backend.name, async () => {
+      const skip = await backend.skip()
+      test('failures through either connection count together; one block; a success resets; a parallel burst gets `attempts` checks', { skip }, async () => {
+        const [stateA, stateB] = [await backend.open(), await backend.open()]
+        try {
+          const a = setup({}, stateA)
+          const b = setup({}, stateB)
+          b.clock.advance(a.clock.now() - b.clock.now())
+          for (let i = 0; i < 4; i++) assert.equal(await tryLogin(i % 2 ? a.limiter : b.limiter, 'carol', '10.1.0.1', false), 'wrong')
+          assert.equal(await tryLogin(a.limiter, 'carol', '10.1.0.1', true), 'ok')
+          for (let i = 0; i < 5; i++) assert.equal(await tryLogin(i % 2 ? a.limiter : b.limiter, 'dave', '10.1.0.2', false), 'wrong')
+          assert.ok((await tryLogin(a.limiter, 'dave', '10.1.0.3', true)) instanceof TooManyAttempts)
+          assert.ok((await tryLogin(b.limiter, 'dave', '10.1.0.3', true)) instanceof TooManyAttempts)
+          assert.equal(a.started.length + b.started.length, 1)
+          const checks = { count: 0 }
+          await Promise.all(Array.from({ length: 30 }, (_, i) => tryLogin(i % 2 ? a.limiter : b.limiter, 'erin', '10.1.0.4', false, checks)))
+          assert.equal(checks.count, 5)
+        } finally {
+          await stateA.close()
+          await stateB.close()
+          await backend.cleanUp()
+        }
+      })
+    })
+  }
 })
