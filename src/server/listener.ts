@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { createSecureContext } from 'node:tls'
+import type { Config } from '../config/schema.js'
+import { ConfigInvalid } from '../errors.js'
+
+export type Listener = HttpServer | HttpsServer
+
+/** The PEM contents of `tls.cert_file` and `tls.key_file`. */
+export interface TlsFiles {
+  readonly cert: Buffer
+  readonly key: Buffer
+}
+
+/**
+ * Reads `tls` (null without it) and checks that the pair makes a usable TLS context, so a
+ * wrong file is a config error naming its key at start and a refused reload later, never a
+ * listener that fails its first handshake.
+ */
+export function readTls(config: Config): TlsFiles | null {
+  if (!config.tls) return null
+  const problems: string[] = []
+  const read = (key: 'cert_file' | 'key_file'): Buffer | undefined => {
+    const file = config.tls![key]
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      problems.push(`tls.${key}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+      return undefined
+    }
+  }
+  const cert = read('cert_file')
+  const key = read('key_file')
+  if (!cert || !key) throw new ConfigInvalid(problems)
+  try {
+    createSecureContext({ cert, key })
+  } catch (error) {
+    const message = (error as Error).message
+    // OpenSSL says which half it could not use; anything else is about the pair.
+    const where = /key/i.test(message) && !/certificate/i.test(message) ? 'tls.key_file' : /cert/i.test(message) && !/key values mismatch/i.test(message) ? 'tls.cert_file' : 'tls'
+    throw new ConfigInvalid([`${where}: not a usable certificate and private key (${message})`])
+  }
+  return { cert, key }
+}
+
+/** node:https with `tls`, node:http without; either way the gateway's one listening server. */
+export function createListener(tls: TlsFiles | null, handler: (req: IncomingMessage, res: ServerResponse) => void): Listener {
+  return tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)
+}
+
+/** New certificate and key for the connections that follow; open ones keep theirs. */
+export function applyTls(server: Listener, tls: TlsFiles): void {
+  if ('setSecureContext' in server) server.setSecureContext({ cert: tls.cert, key: tls.key })
+}
