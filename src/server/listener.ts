@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
@@ -14,9 +15,9 @@ export interface TlsFiles {
 }
 
 /**
- * Reads `tls` (null without it) and checks that the pair makes a usable TLS context, so a
- * wrong file is a config error naming its key at start and a refused reload later, never a
- * listener that fails its first handshake.
+ * Reads `tls` (null without it) and checks each file and then the pair, so a wrong file is a
+ * config error naming its key at start and a refused reload later, never a listener that fails
+ * its first handshake.
  */
 export function readTls(config: Config): TlsFiles | null {
   if (!config.tls) return null
@@ -32,14 +33,25 @@ export function readTls(config: Config): TlsFiles | null {
   }
   const cert = read('cert_file')
   const key = read('key_file')
-  if (!cert || !key) throw new ConfigInvalid(problems)
+  if (cert) {
+    try {
+      new X509Certificate(cert)
+    } catch (error) {
+      problems.push(`tls.cert_file: not a PEM certificate (${(error as Error).message})`)
+    }
+  }
+  if (key) {
+    try {
+      createPrivateKey(key)
+    } catch (error) {
+      problems.push(`tls.key_file: not a PEM private key (${(error as Error).message})`)
+    }
+  }
+  if (problems.length > 0 || !cert || !key) throw new ConfigInvalid(problems)
   try {
     createSecureContext({ cert, key })
   } catch (error) {
-    const message = (error as Error).message
-    // OpenSSL says which half it could not use; anything else is about the pair.
-    const where = /key/i.test(message) && !/certificate/i.test(message) ? 'tls.key_file' : /cert/i.test(message) && !/key values mismatch/i.test(message) ? 'tls.cert_file' : 'tls'
-    throw new ConfigInvalid([`${where}: not a usable certificate and private key (${message})`])
+    throw new ConfigInvalid([`tls.key_file: cannot be used with the certificate in tls.cert_file (${(error as Error).message})`])
   }
   return { cert, key }
 }
