@@ -2,6 +2,7 @@ import cluster from 'node:cluster'
 import { runPrimary } from '../cluster/primary.js'
 import { workerCount } from '../cluster/count.js'
 import { runWorker } from '../cluster/worker.js'
+import { holdSighup } from '../server/reload.js'
 import { startGateway } from '../server/start.js'
 import { loadConfigFile } from '../config/load.js'
 import { createLogger } from '../telemetry/logger.js'
@@ -25,7 +26,8 @@ export async function runStart(configFlag: string | undefined): Promise<number> 
       const log = createLogger(config.log.level).child({ role: 'primary' })
       return process.exit(await runPrimary({ workers, log }))
     }
-    await startGateway(config, {}, { handleSignals: true, reload: { file, load: () => loadConfigFile(file) } })
+    const held = holdSighup()
+    await startGateway(config, {}, { handleSignals: true, reload: { file, load: () => loadConfigFile(file) } }).finally(held.release)
     await new Promise(() => {}) // serve until a signal ends the process
     return EXIT_OK
   } catch (error) {

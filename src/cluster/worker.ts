@@ -1,5 +1,6 @@
 import cluster from 'node:cluster'
 import type { Config } from '../config/schema.js'
+import { holdSighup } from '../server/reload.js'
 import { startGateway } from '../server/start.js'
 import { createLogger } from '../telemetry/logger.js'
 import type { WorkerReady } from './messages.js'
@@ -21,8 +22,10 @@ export async function runWorker(config: Config, reload?: { file: string; load: (
     process.once('SIGINT', () => resolve('SIGINT'))
   })
   // One worker sweeps expired sessions: N sweepers would only compete for the same rows.
-  // SIGHUP (forwarded by the primary) reloads this worker like a single process reloads.
-  const gateway = await startGateway(config, { logger: log, runCleanup: slot === 0 }, { handleSignals: false, reload })
+  // SIGHUP (forwarded by the primary) reloads this worker like a single process reloads. One
+  // that arrives while the gateway is being built would kill the worker: it is held until then.
+  const held = holdSighup()
+  const gateway = await startGateway(config, { logger: log, runCleanup: slot === 0 }, { handleSignals: false, reload }).finally(held.release)
   if (process.listenerCount('SIGHUP') === 0) {
     // Without a handler SIGHUP would kill the worker (and the primary would replace it).
     process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no config file to reload'))

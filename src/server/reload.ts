@@ -99,3 +99,19 @@ export function reloadOnSighup(options: { load: () => Config; reload: (next: Con
   process.on('SIGHUP', handler)
   return () => process.off('SIGHUP', handler)
 }
+
+/**
+ * Until `release`, a SIGHUP is only remembered (the default action would end the process);
+ * on release, one that arrived is delivered to the handlers installed meanwhile.
+ */
+export function holdSighup(): { release: () => void } {
+  let arrived = false
+  const remember = () => (arrived = true)
+  process.on('SIGHUP', remember)
+  return {
+    release() {
+      process.off('SIGHUP', remember)
+      if (arrived && process.listenerCount('SIGHUP') > 0) process.emit('SIGHUP', 'SIGHUP')
+    },
+  }
+}
