@@ -79,7 +79,7 @@ interface Handlers {
   readonly identityTokens: IdentityTokenSigner | null
   readonly serve: (req: IncomingMessage, res: ServerResponse) => void
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
-  readonly websockets: { close(): void }
+  readonly websockets: { close(): void; readonly open: number }
 }
 
 /** What outlives a reload: built once, shared by every generation of handlers. */
@@ -91,18 +91,14 @@ interface Shell {
   readonly storeHealth: StoreHealth
   readonly upstreams: ReturnType<typeof createUpstreamPools>
   readonly requestLog: ReturnType<typeof createRequestLog>
-  readonly closing: () => boolean
   /** The server's request listener (for WebSocket upgrades that are served as plain requests). */
   readonly serveAsRequest: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /**
  * Builds the whole gateway without listening: config in, one HTTP server out. The composition
- * root: every module gets only what it uses.
- *
- * Proxied requests — the hot path — go from node:http straight into the pipeline and an undici
- * pool; only the gateway's own endpoints (under `endpoints.prefix`, and the logout path) go
- * through Fastify, whose routing, hooks and reply objects the proxy does not pay for.
+ * root: every module gets only what it uses. What outlives a reload (the server, the session
+ * store, metrics, upstream pools) is built here once; everything else in buildHandlers, per config.
  */
 export async function buildGateway(config: Config, deps: GatewayDeps = {}): Promise<Gateway> {
   const clock = deps.clock ?? systemClock
@@ -126,7 +122,6 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     storeHealth: new StoreHealth(log),
     upstreams: createUpstreamPools(),
     requestLog: createRequestLog(log, metrics),
-    closing: () => closing,
     serveAsRequest,
   }
   try {
@@ -178,6 +173,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       const [nextTls, handlers] = await collectProblems([() => readTls(next), () => buildFromConfig(next, shell, deps, previous)] as const)
       if (nextTls) applyTls(server, nextTls)
       current = handlers
+      // Older handlers are kept only while tunnels they opened are open (to cut them at shutdown).
+      for (const old of generations) if (old.websockets.open === 0) generations.delete(old)
       generations.add(handlers)
       log.level = next.log.level
       if (next.session.cleanup_interval !== previous.config.session.cleanup_interval) {

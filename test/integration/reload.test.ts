@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import WebSocket, { WebSocketServer } from 'ws'
+import { createPrivateKey } from 'node:crypto'
+import { mintToken } from '../../src/auth/jwt-sign.js'
+import { generatePemPair } from '../../src/cli/keygen.js'
 import { startCli, type StartedCli } from '../helpers/cli-process.js'
 import { ALICE, BOB, SECRET, testUsers } from '../helpers/gateway.js'
 
@@ -162,5 +165,42 @@ describe('SIGHUP reload (one process)', () => {
     const open = await send(base, '/anything')
     assert.equal(open.status, 200, 'same address, and the new route applies')
     assert.equal(JSON.parse(open.body).user, undefined)
+  })
+
+  test('key files are re-read: the JWT verification key and the identity-token signing key; a generated signing key is kept', async () => {
+    const base = gateway.address
+    const jwks = async () => (JSON.parse((await send(base, '/_gatehouse/jwks.json')).body) as { keys: { x: string }[] }).keys[0]!.x
+    const reload = async (overrides: Record<string, unknown>) => {
+      const before = gateway.lines().filter(reloads('reloaded')).length
+      write(overrides)
+      gateway.child.kill('SIGHUP')
+      await gateway.waitFor('the reload', reloads('reloaded'), before + 1)
+    }
+    await reload({ identity_headers: { jwt: {} } })
+    const generated = await jwks()
+    await reload({ identity_headers: { jwt: { ttl: '2m' } } })
+    assert.equal(await jwks(), generated, 'without private_key_file the generated key survives a reload')
+
+    const verifyFile = join(dir, 'jwt.pub')
+    const signFile = join(dir, 'identity.key')
+    const [p, q, a, b] = [generatePemPair('EdDSA'), generatePemPair('EdDSA'), generatePemPair('EdDSA'), generatePemPair('EdDSA')]
+    const token = (pem: string) => mintToken(createPrivateKey(pem), 'EdDSA', { sub: 'carol', ttlSeconds: 300 })
+    const overrides = { auth: { jwt: { public_key_file: verifyFile } }, identity_headers: { jwt: { private_key_file: signFile } } }
+    writeFileSync(verifyFile, p.publicKey)
+    writeFileSync(signFile, a.privateKey)
+    await reload(overrides)
+    const withP = await send(base, '/', { headers: { authorization: `Bearer ${await token(p.privateKey)}` } })
+    assert.equal(withP.status, 200)
+    assert.equal(JSON.parse(withP.body).user, 'carol')
+    const fromA = await jwks()
+    assert.notEqual(fromA, generated)
+
+    writeFileSync(verifyFile, q.publicKey)
+    writeFileSync(signFile, b.privateKey)
+    await reload(overrides)
+    assert.equal((await send(base, '/', { headers: { authorization: `Bearer ${await token(p.privateKey)}` } })).status, 401, 'the old verification key is gone')
+    assert.equal((await send(base, '/', { headers: { authorization: `Bearer ${await token(q.privateKey)}` } })).status, 200, 'the new one verifies')
+    const fromB = await jwks()
+    assert.notEqual(fromB, fromA, 'the identity tokens are signed with the new key')
   })
 })
