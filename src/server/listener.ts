@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Duplex } from 'node:stream'
 import { createSecureContext } from 'node:tls'
 import type { Config } from '../config/schema.js'
 import { ConfigInvalid } from '../errors.js'
@@ -58,7 +59,23 @@ export function readTls(config: Config): TlsFiles | null {
 
 /** node:https with `tls`, node:http without; either way the gateway's one listening server. */
 export function createListener(tls: TlsFiles | null, handler: (req: IncomingMessage, res: ServerResponse) => void): Listener {
-  return tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)
+  server.on('clientError', answerClientError)
+  return server
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request timeout'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers too large'],
+}
+
+/** A request node:http could not parse (or that timed out): a short JSON answer, then the socket is closed. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, text, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed request']
+  const body = JSON.stringify({ error: status === 400 ? 'bad_request' : text.toLowerCase().replaceAll(' ', '_'), code: 'ERR_BAD_REQUEST', message })
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  socket.destroy()
 }
 
 /** New certificate and key for the connections that follow; open ones keep theirs. */
