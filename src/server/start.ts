@@ -20,19 +20,22 @@ export async function startGateway(config: Config, deps: GatewayDeps = {}, optio
   warnInsecureCookie(config, log)
   const address = await gateway.listen({ host: config.listen.host, port: config.listen.port })
   log.info({ event: 'started', address, store: config.session.storage }, 'gatehouse listening')
+  let stopReloading = () => {}
   if (options.reload) {
     const { file, load } = options.reload
-    reloadOnSighup({ file, load, log, reload: async (next) => {
+    stopReloading = reloadOnSighup({ file, load, log, reload: async (next) => {
       const result = await gateway.reload(next)
       warnInsecureCookie(gateway.config, log)
       return result
     } })
   }
+  const closeGateway = gateway.close.bind(gateway)
+  const close = () => (stopReloading(), closeGateway())
 
   if (options.handleSignals) {
     const stop = (signal: string) => {
       log.info({ event: 'stopping', signal }, 'shutting down')
-      gateway.close().then(
+      close().then(
         () => process.exit(0),
         () => process.exit(1),
       )
@@ -40,5 +43,5 @@ export async function startGateway(config: Config, deps: GatewayDeps = {}, optio
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   }
-  return Object.assign(gateway, { url: address })
+  return Object.assign(gateway, { url: address, close })
 }

@@ -154,6 +154,22 @@ describe('SIGHUP reload (one process)', () => {
     assert.equal((await send(base, '/', { headers: { authorization: 'Bearer not-a-jwt' } })).status, 401, 'no JWT authenticator appeared')
   })
 
+  test('a config file that cannot be read, or is not YAML, is refused; the gateway keeps serving', async () => {
+    const base = gateway.address
+    for (const [name, spoil, expected] of [
+      ['removed', () => rmSync(file), /^\(file\): cannot read .*gatehouse\.yaml: file not found/],
+      ['not YAML', () => writeFileSync(file, 'listen: [unclosed\n'), /^\(yaml\): /],
+    ] as const) {
+      spoil()
+      const before = gateway.lines().filter(reloads('reload_refused')).length
+      gateway.child.kill('SIGHUP')
+      const [refused] = (await gateway.waitFor(`the refusal (${name})`, reloads('reload_refused'), before + 1)).slice(before)
+      assert.ok((refused!.problems as string[]).some((p) => expected.test(p)), `${name}: ${JSON.stringify(refused!.problems)}`)
+      assert.equal((await login(base, BOB)).status, 200, `${name}: still serving with the running config`)
+    }
+    write()
+  })
+
   test('settings that need a restart are logged and keep their value; the rest applies', async () => {
     const base = gateway.address
     write({ listen: '127.0.0.1:1', session: { storage: 'sqlite', cookie: { secure: false } }, routes: [{ path: '/', auth: 'none' }] })
