@@ -33,21 +33,6 @@ describe('gatehouse CLI', () => {
     assert.match(result.stderr, /secrets: required/)
   })
 
-  test('--help and -h for every subcommand: its usage on stdout, exit 0, nothing started', async () => {
-    for (const command of ['start', 'demo', 'check-config', 'hash-password', 'keygen', 'token', 'sessions']) {
-      for (const flag of ['--help', '-h']) {
-        const result = await runCli(command === 'sessions' ? [command, 'list', flag] : [command, flag], { timeoutMs: 15_000 })
-        assert.equal(result.code, 0, `${command} ${flag}: ${result.stderr}`)
-        assert.match(result.stdout, new RegExp(`^usage: gatehouse ${command}`), `${command} ${flag}`)
-        assert.equal(result.stderr, '', `${command} ${flag}`)
-      }
-    }
-    // With a flag before it, too (`start -c FILE --help` still only prints the usage).
-    const late = await runCli(['start', '-c', join(dir, 'nope.yaml'), '--help'])
-    assert.equal(late.code, 0)
-    assert.match(late.stdout, /SIGHUP/)
-  })
-
   test('a missing file is a clear error with exit 2', async () => {
     const result = await runCli(['check-config', '-c', join(dir, 'nope.yaml')])
     assert.equal(result.code, 2)
