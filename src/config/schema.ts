@@ -335,6 +335,8 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    /** The listener speaks HTTPS with this PEM certificate (chain) and key; both re-read on reload (SIGHUP). */
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
     /** Peers whose X-Forwarded-For/-Proto/-Host and forward-auth headers are believed. */
     trusted_proxies: z.array(cidrSchema).default(['127.0.0.0/8', '::1/128']),
     /** Processes serving requests (node:cluster): a count, or `auto` for one per core. A digit string (from `${VAR}`) is a count. */

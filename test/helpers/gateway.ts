@@ -57,7 +57,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const clock = (deps.clock as ManualClock | undefined) ?? new ManualClock(Date.now())
   const logger = createLogger(config.log.level, new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }))
   const gateway = await buildGateway(config, { clock, logger, ...deps })
-  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 })
+  const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
   return {
     url,
     upstreamUrl: upstream.url,

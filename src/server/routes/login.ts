@@ -10,6 +10,7 @@ import type { Logger } from '../../telemetry/logger.js'
 import type { Metrics } from '../../telemetry/metrics.js'
 import type { StoreHealth } from '../../telemetry/store-health.js'
 import { renderLoginPage } from '../pages/login-page.js'
+import { dropsSecureCookie, INSECURE_COOKIE_NOTICE } from '../secure-cookie.js'
 
 const FAILURE_MESSAGE = 'Invalid username or password.'
 const MAX_FIELD = 1024
@@ -27,17 +28,22 @@ export interface LoginDeps {
   readonly storeHealth: StoreHealth
   /** `auth.login_limit`: checked before the password, told the outcome after. */
   readonly limiter: LoginLimiter
+  /** `session.cookie.secure`: over plain http to a non-loopback host the page says the browser will drop it. */
+  readonly secureCookie?: boolean | undefined
 }
 
 /** GET shows the form; POST checks form-encoded or JSON credentials against the internal users. */
 export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void {
   const { path, users, sessions, redirects, pageHeaders, log, metrics } = deps
   const disabled = { error: 'not_found', code: 'ERR_ROUTE_NOT_FOUND', message: 'login form disabled' }
+  // request.protocol and hostname follow X-Forwarded-Proto/-Host only from `trusted_proxies`.
+  const dropsCookie = (request: { protocol: string; hostname: string }) => dropsSecureCookie(deps.secureCookie === true, request.protocol, request.hostname)
 
   app.get(path, async (request, reply) => {
     if (!deps.formEnabled) return reply.code(404).send(disabled)
     const rd = redirects.safe((request.query as Record<string, unknown>).rd, request.headers)
-    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined }))
+    const notice = dropsCookie(request) ? INSECURE_COOKIE_NOTICE : undefined
+    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, notice }))
   })
 
   app.post(path, { bodyLimit: 16 * 1024 }, async (request, reply) => {
@@ -76,6 +82,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     metrics.logins.inc({ provider: 'form', result: 'success' })
     metrics.sessionEvents.inc({ event: 'created' })
     audit(log, 'login_success', { provider: 'form', user: user.username, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
+    if (dropsCookie(request)) log.warn({ event: 'insecure_cookie', user: user.username, host: request.hostname }, 'login over plain http with session.cookie.secure: the browser will drop the session cookie and come back to the login page')
     reply.header('set-cookie', started.setCookie).header('cache-control', 'no-store')
     if (fromForm) return reply.redirect(rd ?? '/', 302)
     return reply.send({ ...describeSession(started.session), ...(rd ? { redirect: rd } : {}) })
