@@ -11,6 +11,7 @@ export const REASONS = {
   ambiguous_path: { status: 400, meaning: 'the readings of the path an upstream may make (as sent, decoded, without `;` parameters or trailing dots, ignoring case) match different routes' },
   no_route: { status: 404, meaning: 'no route matches the path' },
   upgrade_not_supported: { status: 400, meaning: 'an `Upgrade` other than `websocket` on a request with a body (bodiless ones are served as plain HTTP)' },
+  duplicate_session_cookie: { status: 400, meaning: 'two different values for the session cookie or one of its chunks in one request (cookie tossing from a sibling subdomain); identical copies pass' },
   bad_original_request: { status: 400, meaning: 'forward-auth: a trusted proxy sent a malformed `X-Original-URL`, `X-Original-URI`, `X-Forwarded-Uri` or original method' },
 
   // Nobody identified

@@ -73,7 +73,7 @@ export function createLogout(deps: LogoutDeps): Logout {
     },
 
     async perform(request) {
-      const ended = await sessions.end(request.headers.cookie)
+      const ended = await sessions.end(request.headers)
       let total = ended.session ? 1 : 0
       let byToken: Identity | null = null
       try {
