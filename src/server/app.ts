@@ -170,7 +170,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
