@@ -171,7 +171,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
   registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
-  registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
+  registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
   await registerAdmin(app, {
