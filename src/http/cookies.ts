@@ -54,6 +54,21 @@ export function removeCookies(header: string | undefined, drop: (name: string) =
   return kept.length > 0 ? kept.join('; ') : undefined
 }
 
+/**
+ * Set-Cookie lines without those whose cookie name `drop` matches. The name is what a browser
+ * stores: the text before the first `=`, trimmed (RFC 6265 §5.2), compared exactly — cookie names
+ * are case-sensitive, so `Session` never replaces `session`.
+ */
+export function withoutSetCookies(lines: readonly string[], drop: (name: string) => boolean): string[] {
+  return lines.filter((line) => {
+    const eq = line.indexOf('=')
+    const semicolon = line.indexOf(';')
+    // No `=` before any `;`: a nameless cookie (its text is the value), never one of ours.
+    if (eq === -1 || (semicolon !== -1 && semicolon < eq)) return true
+    return !drop(line.slice(0, eq).trim())
+  })
+}
+
 export interface CookieAttributes {
   readonly path: string
   readonly domain?: string | undefined
