@@ -23,7 +23,7 @@ export const REASONS = {
   missing_credentials: { status: 400, meaning: 'login body is not a form or JSON object with non-empty string `username` and `password`' },
   field_too_long: { status: 400, meaning: 'login `username` or `password` over the length limit' },
   invalid_credentials: { status: 401, meaning: 'wrong username or password (login, Basic) or refused by the external Basic service' },
-  bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write' },
+  bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write; on logout (any method, the logout argument on any path) also `Sec-Fetch-Site: cross-site` without an `allowed_origins` Origin' },
 
   // Basic, external Basic, API keys
   malformed_credentials: { status: 401, meaning: 'an undecodable Basic header, or an unsafe username for external Basic' },
