@@ -69,9 +69,15 @@ describe('session cookie: remember-me', () => {
       assert.doesNotMatch(sessionLine(unticked), /Max-Age|Expires/)
       const json = await fetch(`${gw.url}/_gatehouse/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: ALICE.username, password: ALICE.password, remember: true }) })
       assert.equal(maxAge(sessionLine(json)), 7 * 24 * 3600)
-      // A string "true" in JSON is not a boolean: not remembered.
-      const stringly = await fetch(`${gw.url}/_gatehouse/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: ALICE.username, password: ALICE.password, remember: 'yes' }) })
-      assert.doesNotMatch(sessionLine(stringly), /Max-Age/)
+      // In JSON only the boolean true remembers.
+      for (const remember of ['on', 'true', 1]) {
+        const stringly = await fetch(`${gw.url}/_gatehouse/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: ALICE.username, password: ALICE.password, remember }) })
+        assert.doesNotMatch(sessionLine(stringly), /Max-Age/, JSON.stringify(remember))
+      }
+      // A failed form login keeps the box as the user left it.
+      const failed = await formLogin(gw.url, { password: 'wrong', remember: 'on' })
+      assert.equal(failed.status, 401)
+      assert.match(await failed.text(), /type="checkbox" value="on" checked> Remember me/)
 
       gw.clock.advance(2 * HOUR)
       const renewedRemembered = await get(gw.url, '/x', { cookie: sessionLine(ticked).split(';')[0]! })

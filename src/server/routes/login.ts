@@ -44,7 +44,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     // Login CSRF: a cross-site page must not log the browser into someone else's account.
     if (!redirects.originAllowed(request.headers)) throw new Forbidden('cross-origin login refused', { reason: 'bad_origin' })
     const fromForm = !String(request.headers['content-type'] ?? '').includes('json')
-    const { username, password, rd: rawRd, remember } = readCredentials(request.body)
+    const { username, password, rd: rawRd, remember } = readCredentials(request.body, fromForm)
     const rd = redirects.safe(rawRd, request.headers)
     if (rawRd !== undefined && rd === null) log.warn({ event: 'redirect_refused' }, 'login rd outside allowed hosts; using /')
 
@@ -72,15 +72,15 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
   })
 }
 
-function readCredentials(body: unknown): { username: string; password: string; rd: unknown; remember: boolean } {
+function readCredentials(body: unknown, fromForm: boolean): { username: string; password: string; rd: unknown; remember: boolean } {
   if (!body || typeof body !== 'object') throw new BadRequest('expected form-encoded or JSON {"username","password"}', { reason: 'missing_credentials' })
   const { username, password, rd, remember } = body as Record<string, unknown>
   if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
     throw new BadRequest('username and password are required strings', { reason: 'missing_credentials' })
   }
   if (username.length > MAX_FIELD || password.length > MAX_FIELD) throw new BadRequest('username or password too long', { reason: 'field_too_long' })
-  // JSON `"remember": true`; a ticked checkbox posts `remember=on`.
-  return { username, password, rd, remember: remember === true || remember === 'on' || remember === 'true' || remember === '1' }
+  // JSON: `"remember": true` only; a form: the ticked checkbox posts `remember=on`.
+  return { username, password, rd, remember: fromForm ? remember === 'on' || remember === 'true' || remember === '1' : remember === true }
 }
 
 /** The whoami shape, shared by login and GET /session. */
