@@ -283,6 +283,24 @@ const apiKeySchema = z
     })
   })
 
+/**
+ * `auth.login_limit`: failed password logins per user and per client IP. On with these defaults
+ * when the key is absent; `false` turns it off.
+ */
+const loginLimitSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** Failures of one user name within `window` that start a block of that name. */
+    attempts: z.number().int().min(1).max(10_000).default(5),
+    window: duration({ min: 1_000, minText: '1s' }).default(15 * 60_000),
+    /** How long a block lasts from its start; attempts during it are refused and never extend it. */
+    block: duration({ min: 1_000, minText: '1s' }).default(15 * 60_000),
+    /** Failures from one client IP within `window` that start a block of that IP. */
+    per_ip_attempts: z.number().int().min(1).max(1_000_000).default(100),
+  }),
+], { error: 'expected false or {attempts, window, block, per_ip_attempts}' })
+export type LoginLimitConfig = Exclude<z.output<typeof loginLimitSchema>, false>
+
 const authSchema = z.strictObject({
   form: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   basic: z.strictObject({ enabled: z.boolean().default(false), realm: z.string().regex(/^[^"\\\r\n]*$/).default('Gatehouse'), create_session: z.boolean().default(false) }).prefault({}),
@@ -290,6 +308,7 @@ const authSchema = z.strictObject({
   apikey: apiKeySchema.optional(),
   jwt: jwtSchema.optional(),
   anonymous: z.strictObject({ enabled: z.boolean().default(false), user: headerSafeName.default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
+  login_limit: loginLimitSchema.prefault({}),
 }).superRefine((auth, ctx) => {
   // One query parameter cannot be both a JWT and an API key: it would be checked as either.
   const jwtParams = auth.jwt?.sources.filter((s) => s.startsWith('query:')).map((s) => s.slice(6)) ?? []

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
+import { createLoginLimiter, UNLIMITED } from '../auth/login-limit.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -21,6 +22,9 @@ import { createSessionLiveness } from '../session/liveness.js'
 import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
+import { createSharedState, type SharedState } from '../state/index.js'
+import { startStateCleanup } from '../state/cleanup.js'
+import { audit } from '../telemetry/audit.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics, type Metrics } from '../telemetry/metrics.js'
 import { createRequestLog } from '../telemetry/request-log.js'
@@ -43,6 +47,8 @@ export interface GatewayDeps {
   authenticators?: Authenticator[]
   /** Whether this process deletes expired sessions (default true; with workers, only slot 0 does). */
   runCleanup?: boolean
+  /** Injected by tests; otherwise createSharedState(config.session): counters every process on the store shares. */
+  sharedState?: SharedState
 }
 
 export interface Gateway {
@@ -72,7 +78,18 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const metrics = createMetrics()
   const storeHealth = new StoreHealth(log)
   const prefix = config.endpoints.prefix
-  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators })
+  const sharedState = deps.sharedState ?? (await createSharedState(config.session))
+  // auth.login_limit: one limiter for the login endpoint and the Basic authenticators.
+  const loginLimit = config.auth.login_limit
+  const loginLimiter = loginLimit
+    ? createLoginLimiter(loginLimit, sharedState, clock, {
+        events: {
+          refused: (event) => (metrics.logins.inc({ provider: 'any', result: 'blocked' }), audit(log, 'login_blocked', event, 'login attempt refused by auth.login_limit')),
+          blockStarted: (event) => audit(log, 'login_block_started', { ...event, until: new Date(event.until).toISOString() }, 'login block started'),
+        },
+      })
+    : UNLIMITED
+  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter })
 
   const identityTokens = await createIdentityTokenSigner(config, clock)
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
@@ -170,7 +187,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
@@ -186,6 +203,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   })
 
   const cleanup = deps.runCleanup === false ? { stop() {} } : startCleanup(store, config.session.cleanup_interval, clock, log)
+  const stateCleanup = deps.runCleanup === false ? { stop() {} } : startStateCleanup(sharedState, config.session.cleanup_interval, clock, log)
   let closed: Promise<void> | undefined
   return {
     app,
@@ -197,11 +215,13 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       closed ??= (async () => {
         closing = true
         cleanup.stop()
+        stateCleanup.stop()
         websockets.close()
         // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
         await app.close()
         await upstreams.close()
         await store.close()
+        await sharedState.close()
       })()
       return closed
     },

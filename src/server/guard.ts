@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js'
 import { createAuthenticators } from '../auth/index.js'
+import type { LoginLimiter } from '../auth/login-limit.js'
 import type { UserDirectory } from '../auth/users.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -35,6 +36,8 @@ export interface GuardDeps {
   readonly metrics: Metrics
   /** Injected by tests; otherwise built from `auth`. */
   readonly authenticators?: readonly Authenticator[] | undefined
+  /** `auth.login_limit`, for the Basic and external Basic authenticators built here. */
+  readonly loginLimiter?: LoginLimiter | undefined
 }
 
 /** Wires sessions, authenticators, logout and the pipeline from the config, with audit lines and metrics for their events. */
@@ -53,7 +56,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     },
   })
   const sessions = new BrowserSessions(manager, config.session.cookie, { publicUrl: config.public_url })
-  const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock)
+  const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock, deps.loginLimiter)
   const consumed = consumedCredentials(authenticators, sessions)
   const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
   const identify = createIdentify({

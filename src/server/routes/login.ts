@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { UserDirectory } from '../../auth/users.js'
-import { BadRequest, Forbidden, InvalidCredentials } from '../../errors.js'
+import type { LoginLimiter } from '../../auth/login-limit.js'
+import { BadRequest, Forbidden, InvalidCredentials, TooManyAttempts } from '../../errors.js'
 import type { RedirectPolicy } from '../../pipeline/redirect-policy.js'
 import type { BrowserSessions } from '../../session/browser-sessions.js'
 import type { Session } from '../../session/session.js'
@@ -26,6 +27,8 @@ export interface LoginDeps {
   readonly log: Logger
   readonly metrics: Metrics
   readonly storeHealth: StoreHealth
+  /** `auth.login_limit`: checked before the password, told the outcome after. */
+  readonly limiter: LoginLimiter
 }
 
 /** GET shows the form; POST checks form-encoded or JSON credentials against the internal users. */
@@ -48,7 +51,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     const rd = redirects.safe(rawRd, request.headers)
     if (rawRd !== undefined && rd === null) log.warn({ event: 'redirect_refused' }, 'login rd outside allowed hosts; using /')
 
+    let attempt
+    try {
+      attempt = await deps.limiter.begin(username, request.ip)
+    } catch (error) {
+      // Blocked: the password is not looked at. Browsers get the form again, with why and for how long.
+      if (!fromForm || !(error instanceof TooManyAttempts)) throw error
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username, rememberMe: deps.rememberMe, remember }))
+    }
     const user = await users.verify(username, password)
+    if (!user) await attempt.failed()
+    else await attempt.succeeded()
     if (!user) {
       metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
