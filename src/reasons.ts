@@ -11,6 +11,7 @@ export const REASONS = {
   ambiguous_path: { status: 400, meaning: 'the readings of the path an upstream may make (as sent, decoded, without `;` parameters or trailing dots, ignoring case) match different routes' },
   no_route: { status: 404, meaning: 'no route matches the path' },
   upgrade_not_supported: { status: 400, meaning: 'an `Upgrade` other than `websocket` on a request with a body (bodiless ones are served as plain HTTP)' },
+  duplicate_session_cookie: { status: 400, meaning: 'two different values for the session cookie or one of its chunks in one request (cookie tossing from a sibling subdomain); identical copies pass' },
   bad_original_request: { status: 400, meaning: 'forward-auth: a trusted proxy sent a malformed `X-Original-URL`, `X-Original-URI`, `X-Forwarded-Uri` or original method' },
 
   // Nobody identified
@@ -23,7 +24,7 @@ export const REASONS = {
   field_too_long: { status: 400, meaning: 'login `username` or `password` over the length limit' },
   invalid_credentials: { status: 401, meaning: 'wrong username or password (login, Basic) or refused by the external Basic service' },
   too_many_attempts: { status: 429, meaning: '`auth.login_limit`: too many failed logins for this user name or from this client IP; refused without checking the password until `Retry-After`' },
-  bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write' },
+  bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write; on logout (any method, the logout argument on any path) also `Sec-Fetch-Site: cross-site` without an `allowed_origins` Origin' },
 
   // Basic, external Basic, API keys
   malformed_credentials: { status: 401, meaning: 'an undecodable Basic header, or an unsafe username for external Basic' },

@@ -106,12 +106,33 @@ const secretsSchema = z.preprocess(
     .min(1, { message: 'at least one secret of 32 bytes or more is required' }),
 )
 
+/** Config-time twin of http/hosts.ts `underDomain` (config imports nothing): `a.b.example.com` under `example.com`, on a label boundary. */
+const normalizeDomain = (domain: string) => domain.toLowerCase().replace(/^\./, '').replace(/\.$/, '')
+const underDomain = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`)
+
 const cookieSchema = z.strictObject({
   name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: 'not a valid cookie name' }).default('gatehouse_session'),
   domain: z.string().optional(),
   path: z.string().startsWith('/').default('/'),
   secure: z.boolean().default(true),
   same_site: z.enum(['strict', 'lax', 'none']).default('strict'),
+  /** CHIPS: the browser keeps the cookie per top-level site (a gateway embedded cross-site). Needs same_site: none. */
+  partitioned: z.boolean().default(false),
+  /** Several parent domains: the cookie gets the one the request's host falls under (host-only under none). */
+  domains: z.array(z.string().regex(/^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/, { message: 'expected a domain like "example.com"' })).min(1).optional(),
+}).superRefine((cookie, ctx) => {
+  if (cookie.partitioned && cookie.same_site !== 'none') {
+    ctx.addIssue({ code: 'custom', path: ['partitioned'], message: 'requires same_site: none (browsers only partition cross-site cookies)' })
+  }
+  if (cookie.domain !== undefined && cookie.domains !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['domains'], message: 'set either domain (one) or domains (several), not both' })
+  }
+  const listed = (cookie.domains ?? []).map(normalizeDomain)
+  listed.forEach((domain, index) => {
+    const other = listed.findIndex((candidate, at) => at !== index && underDomain(domain, candidate))
+    // Overlapping entries would give a browser two session cookies for one host.
+    if (other !== -1) ctx.addIssue({ code: 'custom', path: ['domains', index], message: `"${domain}" is under "${listed[other]}" (also listed): the entries must not overlap` })
+  })
 })
 
 const logoutSchema = z.strictObject({
@@ -153,6 +174,8 @@ const sessionSchema = z
     /** Let a session started from a JWT outlive the token's `exp`. */
     outlive_token: z.boolean().default(false),
     allowed_redirect_hosts: z.array(z.string().min(1)).default([]),
+    /** A "Remember me" checkbox at login: only then does the cookie persist (Max-Age); otherwise it ends with the browser. */
+    remember_me: z.strictObject({ enabled: z.boolean().default(false), lifespan: duration({ min: 60_000, minText: '1m' }).default(30 * DAY) }).prefault({}),
     cookie: cookieSchema.prefault({}),
     logout: logoutSchema.prefault({}),
   })
@@ -351,6 +374,10 @@ export const configSchema = z
     // `auto` counts as several: whether a config is valid must not depend on the machine.
     if ((config.workers === 'auto' || config.workers > 1) && config.session.storage === 'memory') {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'memory storage keeps sessions in one process; use sqlite, redis, postgres or cookie with more than one worker' })
+    }
+    const domains = config.session.cookie.domains
+    if (config.public_url && domains && !domains.some((domain) => underDomain(normalizeDomain(new URL(config.public_url!).hostname), normalizeDomain(domain)))) {
+      ctx.addIssue({ code: 'custom', path: ['session', 'cookie', 'domains'], message: `public_url's host falls under none of these domains: every cookie would be host-only` })
     }
     if (!config.upstream && config.routes.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required: set `upstream` or at least one entry in `routes`' })

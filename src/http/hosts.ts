@@ -54,3 +54,13 @@ export function originAllowed(origin: string | undefined, ownHosts: readonly str
   }
   return hostAllowed(url, ownHosts, allowed)
 }
+
+/** `.Example.COM.` → `example.com`: how a `domains` entry and a request host are compared. */
+export function normalizeDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/^\./, '').replace(/\.$/, '')
+}
+
+/** Whether `host` is `domain` or a subdomain of it, on a label boundary (`evil-example.com` is not under `example.com`). */
+export function underDomain(host: string, domain: string): boolean {
+  return host === domain || (host.length > domain.length && host.endsWith(domain) && host[host.length - domain.length - 1] === '.')
+}

@@ -10,6 +10,8 @@ export interface ConsumedCredentials {
   readonly headers: ReadonlySet<string>
   /** Whether a cookie of this name is the gateway's (session, its chunks, a credential cookie). */
   isCookie(name: string): boolean
+  /** Whether a cookie of this name is the session cookie or one of its chunks: an upstream may never set it. */
+  isSessionCookie(name: string): boolean
   /** Whether an `Authorization` header with this (lower-case) scheme is the gateway's once a caller is identified. */
   isAuthorizationScheme(scheme: string): boolean
   /** The URL without credential query parameters: what the upstream, logs and `rd` may see. */
@@ -30,6 +32,7 @@ export function consumedCredentials(authenticators: readonly Authenticator[], se
   return {
     headers,
     isCookie: (name) => cookies.has(name) || sessions.ownsCookie(name),
+    isSessionCookie: (name) => sessions.ownsCookie(name),
     isAuthorizationScheme: (scheme) => schemes.has(scheme),
     withoutQueryCredentials: (url) => withoutQueryParams(url, queryParams),
   }

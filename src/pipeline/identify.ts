@@ -44,7 +44,7 @@ export function createIdentify(deps: IdentifyDeps): Identify {
   const { sessions, authenticators } = deps
 
   const fromSession = async (request: RequestView, setCookie: string[], options?: IdentifyOptions): Promise<Caller | null> => {
-    const resumed = await sessions.resume(request.headers.cookie, options?.rotate === false ? { rotate: false } : {})
+    const resumed = await sessions.resume(request.headers, options?.rotate === false ? { rotate: false } : {})
     setCookie.push(...resumed.setCookie)
     return resumed.status === 'valid' ? { identity: sessionIdentity(resumed.session), session: resumed.session } : null
   }
@@ -67,7 +67,7 @@ export function createIdentify(deps: IdentifyDeps): Identify {
       }
       if (!result) continue
       if (!result.startSession) return { identity: result.identity, session: null }
-      const started = await sessions.begin(result.identity, { ip: request.ip, userAgent: request.headers['user-agent'] }, request.headers.cookie)
+      const started = await sessions.begin(result.identity, { ip: request.ip, userAgent: request.headers['user-agent'] }, request.headers)
       // The new cookie replaces whatever renewal or deletion lines came before it.
       setCookie.length = 0
       setCookie.push(...started.setCookie)

@@ -1,6 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js'
 import type { Config } from '../config/schema.js'
-import { GatehouseError } from '../errors.js'
+import { Forbidden, GatehouseError } from '../errors.js'
 import { queryOf } from '../http/request-parts.js'
 import { wantsHtml, type RequestView } from '../http/request-view.js'
 import type { Identity } from '../identity.js'
@@ -34,7 +34,10 @@ export interface Logout {
   isTriggeredBy(request: RequestView, body?: Buffer): boolean
   /** CORS headers for an allowed embedding origin (`session.logout.allowed_origins`); null otherwise. */
   cors(request: RequestView): Record<string, string> | null
-  /** Ends the cookie's session and the sessions of a presented JWT, expires every cookie. */
+  /**
+   * Ends the cookie's session and the sessions of a presented JWT, expires every cookie.
+   * A cross-site request is refused first (403 `bad_origin`), whatever carried it.
+   */
   perform(request: RequestView): Promise<LogoutAnswer>
 }
 
@@ -63,6 +66,21 @@ export function createLogout(deps: LogoutDeps): Logout {
     return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' }
   }
 
+  /**
+   * Logout CSRF: another site's page must not sign the browser out — with a link, an image, an
+   * iframe, a form, or the logout argument on any path. Refused: `Sec-Fetch-Site: cross-site`,
+   * and any Origin that is neither this gateway (`public_url` when set) nor listed in
+   * `allowed_origins` (`Origin: null` included). A listed origin passes even cross-site (its CORS
+   * fetch). No Origin and no Sec-Fetch-Site (curl, older browsers, same-site GET navigations) pass.
+   */
+  const crossSite = (request: RequestView): boolean => {
+    const origin = request.headers.origin
+    if (typeof origin === 'string' && allowedOrigins.has(origin.toLowerCase())) return false
+    const site = request.headers['sec-fetch-site']
+    if (typeof site === 'string' && site.toLowerCase() === 'cross-site') return true
+    return !deps.redirects.ownOrigin(request.headers)
+  }
+
   return {
     cors,
 
@@ -73,7 +91,8 @@ export function createLogout(deps: LogoutDeps): Logout {
     },
 
     async perform(request) {
-      const ended = await sessions.end(request.headers.cookie)
+      if (crossSite(request)) throw new Forbidden('cross-site logout refused', { reason: 'bad_origin' })
+      const ended = await sessions.end(request.headers)
       let total = ended.session ? 1 : 0
       let byToken: Identity | null = null
       try {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { UpstreamTimeout, UpstreamUnavailable, type GatehouseError } from '../errors.js'
+import { withoutSetCookies } from '../http/cookies.js'
 import type { UpstreamTarget } from './upstream-pool.js'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
@@ -15,6 +16,8 @@ export interface ForwardOptions {
   readonly body?: Buffer | undefined
   /** The gateway's own Set-Cookie lines (renewal), sent along with the upstream's. */
   readonly setCookie: readonly string[]
+  /** The gateway's session cookie and its chunks: the upstream's Set-Cookie lines for them are removed. */
+  readonly isGatewayCookie: (name: string) => boolean
   /** Replaces the upstream's CSP `frame-ancestors` directive (`endpoints.frame_ancestors_on_proxied`). */
   readonly frameAncestors?: string | undefined
   /** Called once when the upstream fails before its answer started (the caller writes 502/504). */
@@ -75,9 +78,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       out[name] = headers[name]!
     }
     const setCookie = this.#options.setCookie
-    if (setCookie.length > 0) {
-      const upstream = out['set-cookie']
-      out['set-cookie'] = upstream === undefined ? [...setCookie] : [...(Array.isArray(upstream) ? upstream : [upstream]), ...setCookie]
+    const upstream = out['set-cookie']
+    if (upstream !== undefined || setCookie.length > 0) {
+      // An upstream must not set (or delete) the gateway's own session cookie.
+      const kept = upstream === undefined ? [] : withoutSetCookies(Array.isArray(upstream) ? upstream : [upstream], this.#options.isGatewayCookie)
+      if (kept.length > 0 || setCookie.length > 0) out['set-cookie'] = [...kept, ...setCookie]
+      else delete out['set-cookie']
     }
     if (this.#options.frameAncestors) out['content-security-policy'] = withFrameAncestors(out['content-security-policy'], this.#options.frameAncestors)
     if (statusMessage) this.#res.writeHead(statusCode, statusMessage, out)

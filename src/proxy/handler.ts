@@ -75,6 +75,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
           headers,
           body,
           setCookie,
+          isGatewayCookie: deps.consumed.isSessionCookie,
           frameAncestors: deps.frameAncestors,
           onFailure: (error, cause) => {
             deps.log.warn({ event: 'upstream_error', upstream: upstream.url, code: (cause as { code?: string }).code ?? cause.message }, 'upstream request failed')

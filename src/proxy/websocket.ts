@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { IdentityTokenSigner } from '../auth/jwt-sign.js'
 import type { Config } from '../config/schema.js'
 import { BadRequest, RouteNotFound, StoreUnavailable, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import { withoutSetCookies } from '../http/cookies.js'
 import { pathOf, type RequestView } from '../http/request-view.js'
 import { FORWARDING_HEADERS, socketProtocol, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
@@ -251,7 +252,10 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       const res = outcome.reply()
       const out: Record<string, string | string[]> = {}
       for (const name in answer.headers) if (!HOP_BY_HOP.has(name)) out[name] = answer.headers[name]!
-      if (setCookie.length > 0) out['set-cookie'] = [...toList(out['set-cookie']), ...setCookie]
+      // As on plain requests: the upstream cannot set the gateway's session cookie.
+      const cookies = [...withoutSetCookies(toList(out['set-cookie']), deps.consumed.isSessionCookie), ...setCookie]
+      if (cookies.length > 0) out['set-cookie'] = cookies
+      else delete out['set-cookie']
       res.writeHead(answer.statusCode ?? 502, out)
       answer.pipe(res)
     })
@@ -267,7 +271,13 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
       // The upstream's 101 as it sent it, plus the gateway's renewal cookie: a browser stores
       // Set-Cookie from a handshake answer, and a renewed id it never learns would end its session.
       const lines = [`HTTP/1.1 101 ${answer.statusMessage || 'Switching Protocols'}`]
-      for (let i = 0; i < answer.rawHeaders.length; i += 2) lines.push(`${answer.rawHeaders[i]}: ${answer.rawHeaders[i + 1]}`)
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+        const name = answer.rawHeaders[i]!
+        const value = answer.rawHeaders[i + 1]!
+        // Nor on the 101: a browser stores Set-Cookie from a handshake answer.
+        if (name.toLowerCase() === 'set-cookie' && withoutSetCookies([value], deps.consumed.isSessionCookie).length === 0) continue
+        lines.push(`${name}: ${value}`)
+      }
       for (const cookie of setCookie) lines.push(`Set-Cookie: ${cookie}`)
       socket.write(lines.join('\r\n') + '\r\n\r\n')
       if (upstreamHead.length > 0) socket.write(upstreamHead)

@@ -342,8 +342,8 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter, secureCookie: config.session.cookie.secure })
-  registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter, secureCookie: config.session.cookie.secure })
+  registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
   await registerAdmin(app, {

@@ -48,13 +48,14 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     policy: policyFromConfig(config),
     clock,
     maxSessions: config.session.max_sessions,
+    rememberLifespan: config.session.remember_me.enabled ? config.session.remember_me.lifespan : null,
     events: {
       evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), audit(log, 'session_evicted', { user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
       renewed: (previous, next) => (metrics.sessionEvents.inc({ event: 'renewed' }), audit(log, 'session_renewed', { user: previous.user, session: previous.id.slice(0, 12), new_session: next.id.slice(0, 12) }, 'session id renewed')),
       expired: (session, reason) => (metrics.sessionEvents.inc({ event: 'expired' }), log.debug({ event: 'session_expired', user: session.user, reason }, 'session expired')),
     },
   })
-  const sessions = new BrowserSessions(manager, config.session.cookie)
+  const sessions = new BrowserSessions(manager, config.session.cookie, { publicUrl: config.public_url })
   const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock, deps.loginLimiter)
   const consumed = consumedCredentials(authenticators, sessions)
   const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)

@@ -1,7 +1,7 @@
 import type { Identity } from '../identity.js'
 import type { SessionManager } from './manager.js'
 import type { ClientInfo, Session } from './session.js'
-import { SessionCookie, type CookieSettings } from './session-cookie.js'
+import { SessionCookie, type CookieRequest, type CookieSettings } from './session-cookie.js'
 
 /** A session found behind the request's cookie, with the Set-Cookie lines its renewal needs (often none). */
 export type Resumed =
@@ -22,9 +22,10 @@ export class BrowserSessions {
   readonly #manager: SessionManager
   readonly #cookie: SessionCookie
 
-  constructor(manager: SessionManager, settings: CookieSettings) {
+  /** `publicUrl`: with `cookie.domains`, its host picks the cookie's domain. */
+  constructor(manager: SessionManager, settings: CookieSettings, options: { readonly publicUrl?: string | undefined } = {}) {
     this.#manager = manager
-    this.#cookie = new SessionCookie(settings)
+    this.#cookie = new SessionCookie(settings, options)
   }
 
   /** The cookie's name check, for the list of what is never forwarded upstream. */
@@ -33,39 +34,48 @@ export class BrowserSessions {
   }
 
   /** Whether the request carries a session cookie at all (cheap: no store access). */
-  presented(cookieHeader: string | undefined): boolean {
-    return this.#cookie.read(cookieHeader) !== undefined
+  presented(request: CookieRequest): boolean {
+    return this.#cookie.readAll(request).length > 0
   }
 
   /**
    * The session behind the request's cookie; renews or re-signs it when due. Throws StoreUnavailable.
    * `rotate: false`: the answer may never reach the browser (forward-auth), so a due rolling
    * renewal is deferred to the next request that reaches the gateway; the session is only extended.
+   * `request`: the request's headers (Cookie, Host); two different session cookies throw a 400.
    */
-  async resume(cookieHeader: string | undefined, options: { readonly rotate?: boolean } = {}): Promise<Resumed> {
-    const token = this.#cookie.read(cookieHeader)
+  async resume(request: CookieRequest, options: { readonly rotate?: boolean } = {}): Promise<Resumed> {
+    const token = this.#cookie.read(request)
     if (token === undefined) return NONE
     const resolution = await this.#manager.resolve(token, options)
     if (resolution.status === 'valid') {
-      const setCookie = resolution.setToken ? this.#cookie.issue(resolution.setToken, this.#manager.cookieMaxAge(resolution.session), cookieHeader) : []
+      const setCookie = resolution.setToken ? this.#cookie.issue(resolution.setToken, this.#manager.cookieMaxAge(resolution.session), request) : []
       return { status: 'valid', session: resolution.session, setCookie }
     }
     // Unknown, forged or expired: drop the cookie so the browser stops sending it.
-    return { status: 'ended', reason: resolution.status === 'expired' ? resolution.reason : 'unknown', setCookie: this.#cookie.expire(cookieHeader) }
+    return { status: 'ended', reason: resolution.status === 'expired' ? resolution.reason : 'unknown', setCookie: this.#cookie.expire(request) }
   }
 
   /**
    * A fresh session (fresh id: never one the client sent) for a verified identity. Whatever
-   * session came with the request is ended, never adopted (no fixation).
+   * session came with the request is ended, never adopted (no fixation). `remember`: the user
+   * ticked "Remember me" (honoured when `session.remember_me` is enabled): the cookie persists.
    */
-  async begin(identity: Identity, client: ClientInfo, cookieHeader: string | undefined): Promise<{ session: Session; setCookie: readonly string[] }> {
-    const started = await this.#manager.start(identity, client, this.#cookie.read(cookieHeader))
-    return { session: started.session, setCookie: this.#cookie.issue(started.token, this.#manager.cookieMaxAge(started.session), cookieHeader) }
+  async begin(identity: Identity, client: ClientInfo, request: CookieRequest, options: { readonly remember?: boolean } = {}): Promise<{ session: Session; setCookie: readonly string[] }> {
+    const started = await this.#manager.start(identity, client, this.#cookie.read(request), options)
+    return { session: started.session, setCookie: this.#cookie.issue(started.token, this.#manager.cookieMaxAge(started.session), request) }
   }
 
-  /** Ends the cookie's session (if any) and deletes the cookie. */
-  async end(cookieHeader: string | undefined): Promise<{ session: Session | null; setCookie: readonly string[] }> {
-    const session = await this.#manager.end(this.#cookie.read(cookieHeader))
-    return { session, setCookie: this.#cookie.expire(cookieHeader) }
+  /**
+   * Ends the cookie's session (if any) and deletes the cookie. With two different session cookies
+   * (tossing), logout still works: every session presented ends.
+   */
+  async end(request: CookieRequest): Promise<{ session: Session | null; setCookie: readonly string[] }> {
+    let session: Session | null = null
+    for (const token of this.#cookie.readAll(request)) {
+      const ended = await this.#manager.end(token)
+      session ??= ended
+    }
+    return { session, setCookie: this.#cookie.expire(request) }
   }
 }

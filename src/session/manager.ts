@@ -35,15 +35,18 @@ export class SessionManager {
   readonly policy: SessionPolicy
   readonly #clock: Clock
   readonly #maxSessions: number | undefined
+  /** `session.remember_me.lifespan` when remember-me is enabled; null otherwise. */
+  readonly #rememberLifespan: number | null
   readonly #events: SessionEvents
   /** Renewals in flight, by session id: parallel requests of one page share one new id. */
   readonly #renewing = new Map<string, Promise<{ session: Session; token: string }>>()
 
-  constructor(options: { store: SessionStore; policy: SessionPolicy; clock: Clock; maxSessions?: number | undefined; events?: SessionEvents }) {
+  constructor(options: { store: SessionStore; policy: SessionPolicy; clock: Clock; maxSessions?: number | undefined; rememberLifespan?: number | null | undefined; events?: SessionEvents }) {
     this.store = options.store
     this.policy = options.policy
     this.#clock = options.clock
     this.#maxSessions = options.maxSessions
+    this.#rememberLifespan = options.rememberLifespan ?? null
     this.#events = options.events ?? {}
   }
 
@@ -99,8 +102,11 @@ export class SessionManager {
     return renewal
   }
 
-  /** A fresh session (fresh id, never one the client sent) for a verified identity. */
-  async start(identity: Identity, client: ClientInfo, replacing?: string): Promise<{ session: Session; token: string }> {
+  /**
+   * A fresh session (fresh id, never one the client sent) for a verified identity. `remember`
+   * (with remember-me enabled) is recorded in the session, so every renewal keeps its choice.
+   */
+  async start(identity: Identity, client: ClientInfo, replacing?: string, options: { readonly remember?: boolean | undefined } = {}): Promise<{ session: Session; token: string }> {
     const now = this.#clock.now()
     if (replacing) await this.end(replacing).catch(() => undefined)
     const created = await this.store.create(
@@ -115,6 +121,7 @@ export class SessionManager {
         ...initialExpiries(now, this.policy, identity.notAfter),
         client: { ip: client.ip, userAgent: client.userAgent?.slice(0, 512) },
         data: identity.data,
+        ...(options.remember && this.#rememberLifespan !== null ? { remember: true } : {}),
       },
       { maxSessions: this.#maxSessions, now },
     )
@@ -131,9 +138,18 @@ export class SessionManager {
     return loaded.session
   }
 
-  /** Max-Age for the cookie: until the lifespan ends (the store enforces idle expiry). Null = browser session. */
+  /**
+   * Max-Age for the cookie; null = a browser-session cookie (no Max-Age: it ends with the browser).
+   * Only a remembered session's cookie persists: until its lifespan ends or `remember_me.lifespan`
+   * after sign-in, whichever comes first (remember-me never outlives the session; idle expiry is
+   * enforced server side either way). A session remembered before remember-me was turned off
+   * gets browser-session cookies from then on.
+   */
   cookieMaxAge(session: Session): number | null {
-    return session.lifespanExpiresAt === null ? null : session.lifespanExpiresAt - this.#clock.now()
+    if (!session.remember || this.#rememberLifespan === null) return null
+    const remembered = session.createdAt + this.#rememberLifespan
+    const until = session.lifespanExpiresAt === null ? remembered : Math.min(session.lifespanExpiresAt, remembered)
+    return until - this.#clock.now()
   }
 }
 

@@ -20,6 +20,8 @@ export interface Session {
   graceUntil?: number | undefined
   readonly client: { readonly ip?: string | undefined; readonly userAgent?: string | undefined }
   readonly data?: Readonly<Record<string, unknown>> | undefined
+  /** "Remember me" at sign-in (with `session.remember_me` enabled): the cookie persists (Max-Age) instead of ending with the browser. */
+  readonly remember?: boolean | undefined
 }
 
 /** 256 random bits, base64url: the secret that goes into the cookie and nowhere else. */

@@ -88,6 +88,33 @@ describe('in a real browser (headless Chromium)', { skip }, () => {
     }
   })
 
+  test('the session cookie ends with the browser unless "Remember me" is ticked; then it persists for remember_me.lifespan', async () => {
+    const gw = await startTestGateway({ session: { cookie: { secure: false }, remember_me: { enabled: true, lifespan: '7d' } } })
+    const signIn = async (remember: boolean) => {
+      const page = await browser.newPage()
+      await page.goto(`${gw.url}/_gatehouse/login`)
+      const box = page.getByLabel('Remember me')
+      assert.equal(await box.isChecked(), false, 'unticked by default')
+      await page.getByLabel('Username').fill(ALICE.username)
+      await page.getByLabel('Password').fill(ALICE.password)
+      if (remember) await box.check()
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL(`${gw.url}/`)
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'gatehouse_session')!
+      await page.close()
+      return cookie
+    }
+    try {
+      // Playwright reports a browser-session cookie (no Max-Age/Expires) with expires -1.
+      assert.equal((await signIn(false)).expires, -1)
+      const remembered = await signIn(true)
+      const days = (remembered.expires * 1000 - Date.now()) / 86_400_000
+      assert.ok(days > 6.9 && days <= 7, `persists about 7 days, got ${days}`)
+    } finally {
+      await gw.close()
+    }
+  })
+
   test('the admin page lists two sessions; revoking one leaves the other working', async () => {
     const gw = await startTestGateway({ session: { cookie: { secure: false } } })
     const page = await browser.newPage({ viewport: { width: 1200, height: 600 } })

@@ -65,7 +65,8 @@ describe('defaults and substitution', () => {
   test('secure defaults: sqlite storage, HttpOnly cookie named gatehouse_session, Secure, SameSite=Strict, 8h idle, 30d lifespan, 1h cleanup', () => {
     const config = parseConfig(base, {})
     assert.equal(config.session.storage, 'sqlite')
-    assert.deepEqual(config.session.cookie, { name: 'gatehouse_session', path: '/', secure: true, same_site: 'strict' })
+    assert.deepEqual(config.session.cookie, { name: 'gatehouse_session', path: '/', secure: true, same_site: 'strict', partitioned: false })
+    assert.deepEqual(config.session.remember_me, { enabled: false, lifespan: 30 * 86_400_000 })
     assert.equal(config.session.idle_timeout, 8 * 3600_000)
     assert.equal(config.session.rolling_timeout, 3600_000)
     assert.equal(config.session.lifespan, 30 * 86_400_000)

@@ -12,7 +12,7 @@ export interface RawResponse {
  * One request with the request target exactly as written: fetch() would normalise `..`, `\` and
  * `#` away before the gateway ever saw them, and an attacker's client does not.
  */
-export function rawRequest(base: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+export function rawRequest(base: string, target: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<RawResponse> {
   const url = new URL(base)
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path: target, method, headers }, (res) => {
@@ -30,6 +30,6 @@ export function rawRequest(base: string, target: string, headers: Record<string,
       })
     })
     req.on('error', reject)
-    req.end()
+    req.end(body)
   })
 }

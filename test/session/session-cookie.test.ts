@@ -55,3 +55,31 @@ describe('session cookie', () => {
     assert.ok(!cookie.owns('gh.'))
   })
 })
+
+describe('session cookie attributes: Partitioned and domains', () => {
+  test('Partitioned on the cookie, its chunks and their deletion', () => {
+    const partitioned = new SessionCookie({ name: 'gh', path: '/', secure: true, same_site: 'none', partitioned: true })
+    assert.match(partitioned.issue('tok', null, undefined)[0]!, /; SameSite=None; Partitioned$/)
+    assert.ok(partitioned.expire('gh=1; gh.1=2').every((line) => line.includes('Partitioned')))
+  })
+
+  test('domains: the listed domain the request host falls under (trusted X-Forwarded-Host first), host-only otherwise', () => {
+    const several = new SessionCookie({ name: 'gh', path: '/', secure: true, same_site: 'strict', domains: ['Example.com', '.example.org'] })
+    const domainOf = (headers: Record<string, string | undefined>) => /Domain=([^;]+)/.exec(several.issue('t', null, headers)[0]!)?.[1]
+    assert.equal(domainOf({ host: 'a.example.com' }), 'example.com')
+    assert.equal(domainOf({ host: 'x.example.org:8443' }), 'example.org')
+    assert.equal(domainOf({ host: 'evil-example.com' }), undefined)
+    assert.equal(domainOf({ host: 'example.com.evil.net' }), undefined)
+    assert.equal(domainOf({ host: 'proxy.internal', 'x-forwarded-host': 'shop.example.org, other.example.com' }), 'example.org')
+    assert.equal(domainOf({}), undefined)
+    assert.equal(/Domain=/.test(several.issue('t', null, 'gh=1')[0]!), false, 'no host known: host-only')
+    const fixed = new SessionCookie({ name: 'gh', path: '/', secure: true, same_site: 'strict', domains: ['example.com', 'example.org'] }, { publicUrl: 'https://gate.example.org' })
+    assert.match(fixed.issue('t', null, { host: 'a.example.com' })[0]!, /Domain=example\.org/)
+  })
+
+  test('readAll lists each distinct presented token (tossed ones too); read refuses two', () => {
+    assert.deepEqual(cookie.readAll('gh=a; gh=b; gh=a'), ['a', 'b'])
+    assert.throws(() => cookie.read('gh=a; gh=b'), /two different session cookies/)
+    assert.equal(cookie.read('gh=a; gh=a'), 'a')
+  })
+})

@@ -1,9 +1,13 @@
 import { escapeHtml } from '../../http/html.js'
 
 /** The login form: plain HTML, no external assets, usable with a keyboard and a screen reader. */
-export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined; notice?: string | undefined }): string {
+export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined; rememberMe?: boolean | undefined; remember?: boolean | undefined; notice?: string | undefined }): string {
   const error = options.error
     ? `<p class="error" role="alert" id="login-error">${escapeHtml(options.error)}</p>`
+    : ''
+  // Unticked by default: a shared computer must not keep the session after the browser closes.
+  const remember = options.rememberMe
+    ? `<label class="check"><input id="remember" name="remember" type="checkbox" value="on"${options.remember ? ' checked' : ''}> Remember me</label>`
     : ''
   // A setup problem the person signing in should see before trying (e.g. a cookie the browser will drop).
   const notice = options.notice ? `<p class="notice" role="alert" id="login-notice">${escapeHtml(options.notice)}</p>` : ''
@@ -24,6 +28,8 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
   input[type=text], input[type=password] { box-sizing: border-box; width: 100%; padding: .6rem .7rem; font-size: 1rem; border: 1px solid #8a8a8a; border-radius: 6px; }
   input:focus-visible, button:focus-visible { outline: 3px solid #2b6cb0; outline-offset: 2px; }
   button { margin-top: 1.5rem; width: 100%; padding: .7rem; font-size: 1rem; font-weight: 600; color: #fff; background: #2b6cb0; border: 0; border-radius: 6px; cursor: pointer; }
+  label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
+  label.check input { width: 1.1rem; height: 1.1rem; margin: 0; }
   .error { margin: 0 0 1rem; padding: .6rem .8rem; border-radius: 6px; background: #fde8e8; color: #9b1c1c; }
   .notice { margin: 0 0 1rem; padding: .6rem .8rem; border-radius: 6px; background: #fef3c7; color: #78350f; }
 </style>
@@ -39,6 +45,7 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
     <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(options.username ?? '')}">
     <label for="password">Password</label>
     <input id="password" name="password" type="password" autocomplete="current-password" required>
+    ${remember}
     <button type="submit">Sign in</button>
   </form>
 </main>

@@ -19,6 +19,8 @@ export interface LoginDeps {
   /** `<prefix>/login`. */
   readonly path: string
   readonly formEnabled: boolean
+  /** `session.remember_me.enabled`: the form shows "Remember me", and a login may ask for a persistent cookie. */
+  readonly rememberMe: boolean
   readonly users: UserDirectory
   readonly sessions: BrowserSessions
   readonly redirects: RedirectPolicy
@@ -43,7 +45,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     if (!deps.formEnabled) return reply.code(404).send(disabled)
     const rd = redirects.safe((request.query as Record<string, unknown>).rd, request.headers)
     const notice = dropsCookie(request) ? INSECURE_COOKIE_NOTICE : undefined
-    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, notice }))
+    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, rememberMe: deps.rememberMe, notice }))
   })
 
   app.post(path, { bodyLimit: 16 * 1024 }, async (request, reply) => {
@@ -51,7 +53,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     // Login CSRF: a cross-site page must not log the browser into someone else's account.
     if (!redirects.originAllowed(request.headers)) throw new Forbidden('cross-origin login refused', { reason: 'bad_origin' })
     const fromForm = !String(request.headers['content-type'] ?? '').includes('json')
-    const { username, password, rd: rawRd } = readCredentials(request.body)
+    const { username, password, rd: rawRd, remember } = readCredentials(request.body, fromForm)
     const rd = redirects.safe(rawRd, request.headers)
     if (rawRd !== undefined && rd === null) log.warn({ event: 'redirect_refused' }, 'login rd outside allowed hosts; using /')
 
@@ -61,7 +63,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     } catch (error) {
       // Blocked: the password is not looked at. Browsers get the form again, with why and for how long.
       if (!fromForm || !(error instanceof TooManyAttempts)) throw error
-      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username }))
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username, rememberMe: deps.rememberMe, remember }))
     }
     const user = await users.verify(username, password)
     if (!user) await attempt.failed()
@@ -70,13 +72,14 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
       metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
       if (!fromForm) throw new InvalidCredentials(FAILURE_MESSAGE, { reason: 'invalid_credentials' })
-      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username }))
+      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username, rememberMe: deps.rememberMe, remember }))
     }
 
     const started = await sessions.begin(
       { user: user.username, roles: user.roles, email: user.email, provider: { type: 'form', name: 'form' } },
       { ip: request.ip, userAgent: request.headers['user-agent'] },
-      request.headers.cookie,
+      request.headers,
+      { remember: deps.rememberMe && remember },
     )
     deps.storeHealth.ok()
     metrics.logins.inc({ provider: 'form', result: 'success' })
@@ -89,14 +92,15 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
   })
 }
 
-function readCredentials(body: unknown): { username: string; password: string; rd: unknown } {
+function readCredentials(body: unknown, fromForm: boolean): { username: string; password: string; rd: unknown; remember: boolean } {
   if (!body || typeof body !== 'object') throw new BadRequest('expected form-encoded or JSON {"username","password"}', { reason: 'missing_credentials' })
-  const { username, password, rd } = body as Record<string, unknown>
+  const { username, password, rd, remember } = body as Record<string, unknown>
   if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
     throw new BadRequest('username and password are required strings', { reason: 'missing_credentials' })
   }
   if (username.length > MAX_FIELD || password.length > MAX_FIELD) throw new BadRequest('username or password too long', { reason: 'field_too_long' })
-  return { username, password, rd }
+  // JSON: `"remember": true` only; a form: the ticked checkbox posts `remember=on`.
+  return { username, password, rd, remember: fromForm ? remember === 'on' || remember === 'true' || remember === '1' : remember === true }
 }
 
 /** The whoami shape, shared by login and GET /session. */

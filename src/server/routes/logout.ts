@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify'
-import { Forbidden } from '../../errors.js'
 import type { RequestView } from '../../http/request-view.js'
 import type { Logout } from '../../pipeline/logout.js'
-import type { RedirectPolicy } from '../../pipeline/redirect-policy.js'
 
 /**
  * The logout endpoint (`session.logout.path`, default `<prefix>/logout`) with the configured
  * methods, plus the CORS preflight that lets an embedding app on another origin call it.
  */
-export function registerLogoutRoutes(app: FastifyInstance, deps: { path: string; methods: readonly string[]; logout: Logout; redirects: RedirectPolicy }): void {
-  const { path, methods, logout, redirects } = deps
+export function registerLogoutRoutes(app: FastifyInstance, deps: { path: string; methods: readonly string[]; logout: Logout }): void {
+  const { path, methods, logout } = deps
 
   app.route({
     method: [...methods] as ('GET' | 'POST' | 'DELETE')[],
@@ -17,9 +15,7 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: { path: string;
     bodyLimit: 16 * 1024,
     handler: async (request, reply) => {
       const view: RequestView = { method: request.method, url: request.url, headers: request.headers, ip: request.ip }
-      if (request.method !== 'GET' && !redirects.originAllowed(request.headers) && !logout.cors(view)) {
-        throw new Forbidden('cross-origin logout refused', { reason: 'bad_origin' })
-      }
+      // Cross-site requests (any method) are refused inside perform, as for the logout argument.
       const answer = await logout.perform(view)
       reply.code(answer.status).headers(answer.headers)
       return answer.body ? reply.send(answer.body) : reply.send()

@@ -20,16 +20,19 @@ export const OPENED_COOKIES_MAX_CHARS = 32 * 1024 * 1024
  * A sealed value always opens to the same session, so opened cookies are cached (bounded, by
  * the exact cookie value): a known cookie costs a Map lookup instead of AES-GCM and JSON.parse.
  * There is nothing to invalidate, and expiry is judged by the session policy on every request.
+ *
+ * Seals are bound to `cookieName` (AES-GCM additional data): a value sealed by a deployment with
+ * the same secrets but another cookie name is refused, as is a value from before that binding.
  */
-export function createCookieStore(keys: readonly SealKey[]): SessionStore {
-  const sealSession = (session: Session) => seal(Buffer.from(JSON.stringify(session)), keys)
+export function createCookieStore(keys: readonly SealKey[], cookieName: string): SessionStore {
+  const sealSession = (session: Session) => seal(Buffer.from(JSON.stringify(session)), keys, cookieName)
   const opened = new BoundedMap<string, { session: Session; reissue: boolean }>(OPENED_COOKIES_MAX_ENTRIES, OPENED_COOKIES_MAX_CHARS)
 
   const open = (token: string): { session: Session; reissue: boolean } | null => {
     const known = opened.get(token)
     if (known) return known
     if (token.length > 16 * 1024) return null
-    const unsealed = unseal(token, keys)
+    const unsealed = unseal(token, keys, cookieName)
     if (!unsealed) return null
     let session: Session
     try {

@@ -8,7 +8,7 @@ const now = Date.UTC(2026, 0, 1)
 const fields = { user: 'alice', roles: ['viewer'], provider: { type: 'form', name: 'form' }, createdAt: now, lastSeen: now, renewedAt: now, idleExpiresAt: now + 3600_000, lifespanExpiresAt: null, client: {} }
 
 test('cookie storage: a known cookie opens from the cache; callers mutating it do not corrupt it', async () => {
-  const store = createCookieStore(sealKeys(deriveKeys(['k'.repeat(32)], 'seal')))
+  const store = createCookieStore(sealKeys(deriveKeys(['k'.repeat(32)], 'seal')), 'gatehouse_session')
   const { token, session } = await store.create(fields, { now })
   const first = await store.load(token)
   assert.equal(first!.session.id, session.id)
@@ -21,9 +21,17 @@ test('cookie storage: a known cookie opens from the cache; callers mutating it d
 test('cookie storage: a cookie sealed with an older secret still asks for reissue when served from the cache', async () => {
   const old = sealKeys(deriveKeys(['o'.repeat(32)], 'seal'))
   const current = sealKeys(deriveKeys(['n'.repeat(32), 'o'.repeat(32)], 'seal'))
-  const { token } = await createCookieStore(old).create(fields, { now })
-  const store = createCookieStore(current)
+  const { token } = await createCookieStore(old, 'gatehouse_session').create(fields, { now })
+  const store = createCookieStore(current, 'gatehouse_session')
   assert.equal((await store.load(token))!.reissue, true)
   assert.equal((await store.load(token))!.reissue, true)
   assert.equal(await store.load(token.slice(0, -2) + 'AA'), null, 'a tampered value is refused')
+})
+
+test('cookie storage: a seal is bound to the cookie name; the same secrets under another name refuse it', async () => {
+  const keys = sealKeys(deriveKeys(['k'.repeat(32)], 'seal'))
+  const { token } = await createCookieStore(keys, 'gatehouse_session').create(fields, { now })
+  assert.ok(await createCookieStore(keys, 'gatehouse_session').load(token))
+  assert.equal(await createCookieStore(keys, 'other_session').load(token), null)
+  assert.equal(await createCookieStore(keys, 'Gatehouse_session').load(token), null, 'names are compared exactly')
 })
