@@ -155,8 +155,15 @@ const sessionSchema = z
     allowed_redirect_hosts: z.array(z.string().min(1)).default([]),
     cookie: cookieSchema.prefault({}),
     logout: logoutSchema.prefault({}),
+    /** Cookie storage only: where revocations (logout, admin, CLI, removed users) are kept; same settings as `sqlite`/`redis`/`postgres`. */
+    revocation: z.strictObject({ storage: z.enum(['sqlite', 'redis', 'postgres', 'memory']).default('sqlite') }).prefault({}),
   })
   .superRefine((session, ctx) => {
+    // Last-seen is written at most once per touch_interval: with an idle timeout no longer than
+    // that, activity never extends the session (it ends idle_timeout after login, however busy).
+    if (session.idle_timeout !== null && session.idle_timeout <= session.touch_interval) {
+      ctx.addIssue({ code: 'custom', path: ['idle_timeout'], message: `must be longer than session.touch_interval (${session.touch_interval / 1000}s), or activity never extends the session; lower touch_interval or raise idle_timeout` })
+    }
     if (session.cookie.same_site === 'none' && !session.cookie.secure) {
       ctx.addIssue({ code: 'custom', path: ['cookie', 'same_site'], message: '"none" requires cookie.secure: true (browsers drop it otherwise)' })
     }
@@ -330,6 +337,9 @@ export const configSchema = z
     // `auto` counts as several: whether a config is valid must not depend on the machine.
     if ((config.workers === 'auto' || config.workers > 1) && config.session.storage === 'memory') {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'memory storage keeps sessions in one process; use sqlite, redis, postgres or cookie with more than one worker' })
+    }
+    if ((config.workers === 'auto' || config.workers > 1) && config.session.storage === 'cookie' && config.session.revocation.storage === 'memory') {
+      ctx.addIssue({ code: 'custom', path: ['session', 'revocation', 'storage'], message: 'memory keeps revocations in one process; use sqlite, redis or postgres with more than one worker' })
     }
     if (!config.upstream && config.routes.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required: set `upstream` or at least one entry in `routes`' })
