@@ -48,14 +48,15 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: [],
   telemetry: [],
   session: ['config', 'http', 'telemetry'],
+  state: ['config', 'session'],
   auth: ['config', 'http'],
   pipeline: ['auth', 'config', 'http', 'session'],
   proxy: ['auth', 'config', 'http', 'pipeline', 'telemetry'],
   admin: ['http', 'pipeline', 'session', 'telemetry'],
   demo: ['http'],
-  server: ['admin', 'auth', 'config', 'http', 'pipeline', 'proxy', 'session', 'telemetry'],
+  server: ['admin', 'auth', 'config', 'http', 'pipeline', 'proxy', 'session', 'state', 'telemetry'],
   cluster: ['config', 'server', 'telemetry'],
-  cli: ['auth', 'cluster', 'config', 'demo', 'server', 'session', 'telemetry'],
+  cli: ['auth', 'cluster', 'config', 'demo', 'server', 'session', 'state', 'telemetry'],
 }
 const TOP_LEVEL_LEAVES = ['errors.ts', 'reasons.ts', 'error-response.ts', 'identity.ts', 'clock.ts']
 

@@ -40,7 +40,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
       const sessions: Session[] = []
       let cursor: string | undefined
       do {
-        const page = await store.admin.list({ user: options.user, limit: 1000, cursor })
+        const page = await store.admin.list({ user: options.user, limit: 1000, cursor, now: Date.now() })
         sessions.push(...page.sessions)
         cursor = page.nextCursor ?? undefined
       } while (cursor)

@@ -21,6 +21,12 @@ import { createSessionLiveness } from '../session/liveness.js'
 import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionStore } from '../session/store/store.js'
+import { createSessionEnds } from '../session/ends.js'
+import { createEndingAdmin } from '../session/ending-admin.js'
+import { createUserFollower } from '../session/follow-users.js'
+import { createChangeSignal } from '../session/revocation-signal.js'
+import { createRevocations } from '../session/revocations.js'
+import { createSharedState, type SharedState } from '../state/index.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics, type Metrics } from '../telemetry/metrics.js'
 import { createRequestLog } from '../telemetry/request-log.js'
@@ -43,6 +49,8 @@ export interface GatewayDeps {
   authenticators?: Authenticator[]
   /** Whether this process deletes expired sessions (default true; with workers, only slot 0 does). */
   runCleanup?: boolean
+  /** Injected by tests; otherwise beside the sessions (cookie storage: `session.revocation.storage`). */
+  sharedState?: SharedState
 }
 
 export interface Gateway {
@@ -52,6 +60,12 @@ export interface Gateway {
   readonly log: Logger
   readonly store: SessionStore
   readonly metrics: Metrics
+  /**
+   * Sessions follow this user directory from the next request on (reload: `users` or
+   * `users.file` changed): new roles and e-mail apply, sessions of removed users end
+   * (`session_revoked`). Resolves to how many stored sessions it ended.
+   */
+  applyUsers(users: UserDirectory): Promise<number>
   /** Stops accepting, lets requests in flight finish, then stops timers, upstream pools and the store. */
   close(): Promise<void>
 }
@@ -69,10 +83,18 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const log = deps.logger ?? createLogger(config.log.level)
   const users = deps.users ?? (await createUserDirectory(config))
   const store = deps.store ?? (await createSessionStore(config.session, config.secrets, clock))
+  const sharedState = deps.sharedState ?? (await createSharedState(config.session, config.session.storage === 'cookie' ? config.session.revocation.storage : undefined))
   const metrics = createMetrics()
   const storeHealth = new StoreHealth(log)
   const prefix = config.endpoints.prefix
-  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators })
+  // Session ends: tombstones (server-side), revocations (cookie storage), the user directory.
+  const now = () => clock.now()
+  const ends = createSessionEnds(sharedState)
+  const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
+  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now)
+  const follower = createUserFollower(users, sessionAdmin, now)
+  const ending = { ends, revocations, follow: follower.follow }
+  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, ending, sessionAdmin })
 
   const identityTokens = await createIdentityTokenSigner(config, clock)
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
@@ -180,12 +202,17 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     roles: config.admin.roles,
     identify,
     redirects,
-    sessions: store.admin,
+    sessions: sessionAdmin,
+    revocations,
     log,
     pageHeaders: pageSecurityHeaders(frameAncestors, { scripts: true }),
+    now,
   })
 
   const cleanup = deps.runCleanup === false ? { stop() {} } : startCleanup(store, config.session.cleanup_interval, clock, log)
+  // Sessions of users removed while the gateway was down end now, in the background.
+  const applyUsers = (next: UserDirectory) => follower.apply(next).catch((error: unknown) => (log.warn({ event: 'user_sweep_failed', err: (error as Error).message }, 'ending sessions of removed users failed; they end at their next request'), 0))
+  void applyUsers(users)
   let closed: Promise<void> | undefined
   return {
     app,
@@ -193,6 +220,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     log,
     store,
     metrics,
+    applyUsers,
     close() {
       closed ??= (async () => {
         closing = true
@@ -201,6 +229,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
         // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
         await app.close()
         await upstreams.close()
+        await revocations?.close()
+        await sharedState.close()
         await store.close()
       })()
       return closed

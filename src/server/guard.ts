@@ -10,8 +10,8 @@ import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createRedirectPolicy, type RedirectPolicy } from '../pipeline/redirect-policy.js'
 import { createRouter } from '../pipeline/router.js'
 import { BrowserSessions } from '../session/browser-sessions.js'
-import { SessionManager, policyFromConfig } from '../session/manager.js'
-import type { SessionStore } from '../session/store/store.js'
+import { SessionManager, policyFromConfig, type EndingDeps } from '../session/manager.js'
+import type { SessionAdmin, SessionStore } from '../session/store/store.js'
 import { audit } from '../telemetry/audit.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics } from '../telemetry/metrics.js'
@@ -35,6 +35,10 @@ export interface GuardDeps {
   readonly metrics: Metrics
   /** Injected by tests; otherwise built from `auth`. */
   readonly authenticators?: readonly Authenticator[] | undefined
+  /** Session ends: tombstones, cookie-storage revocations, following the user directory. */
+  readonly ending?: EndingDeps | undefined
+  /** The store's admin operations leaving tombstones (logout by token); default `store.admin`. */
+  readonly sessionAdmin?: SessionAdmin | undefined
 }
 
 /** Wires sessions, authenticators, logout and the pipeline from the config, with audit lines and metrics for their events. */
@@ -45,6 +49,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     policy: policyFromConfig(config),
     clock,
     maxSessions: config.session.max_sessions,
+    ending: deps.ending,
     events: {
       evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), audit(log, 'session_evicted', { user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
       renewed: (previous, next) => (metrics.sessionEvents.inc({ event: 'renewed' }), audit(log, 'session_renewed', { user: previous.user, session: previous.id.slice(0, 12), new_session: next.id.slice(0, 12) }, 'session id renewed')),
@@ -69,7 +74,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     settings: config.session.logout,
     sessions,
     jwt: authenticators.find((a) => a.name === 'jwt'),
-    admin: store.admin,
+    admin: deps.sessionAdmin ?? store.admin,
     redirects,
     loginPath: `${config.endpoints.prefix}/login`,
     onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),

@@ -9,6 +9,8 @@ const DAY = 24 * HOUR
 // Real time: Redis turns expiries into TTLs against its own clock, so records must live in the present.
 const T0 = Date.now() - 1000 * HOUR
 let counter = 0
+/** The suite's present: every record below lives (or expired) relative to it. */
+const NOW = T0 + 1000 * HOUR
 
 /** A record with a unique id; times relative to T0 unless given. */
 export function record(overrides: Partial<Session> & { user?: string } = {}): Session {
@@ -37,11 +39,11 @@ export interface ConformanceOptions {
 }
 
 /** Every page of a listing, following `nextCursor`; fails on a runaway cursor. */
-async function listAll(store: RecordStore, query: Omit<SessionQuery, 'cursor'>): Promise<Session[]> {
+async function listAll(store: RecordStore, query: Omit<SessionQuery, 'cursor' | 'now'> & { now?: number }): Promise<Session[]> {
   const seen: Session[] = []
   let cursor: string | undefined
   for (let pages = 0; pages < 1000; pages++) {
-    const page = await store.list({ ...query, cursor })
+    const page = await store.list({ ...query, now: query.now ?? NOW, cursor })
     assert.ok(page.sessions.length <= query.limit, 'a page never exceeds the limit')
     seen.push(...page.sessions)
     if (!page.nextCursor) return seen
@@ -72,7 +74,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
       await peer?.close()
       await store?.close()
     })
-    const now = T0 + 1000 * HOUR
+    const now = NOW
     const it = (title: string, fn: () => Promise<void>) => test(title, { skip }, fn)
 
     it('inserted sessions are found by id with every field intact', async () => {
@@ -123,6 +125,42 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
       assert.equal((await store.getRecord(old.id, now))?.graceUntil, now + 10_000)
       assert.equal(await store.getRecord(old.id, now + 10_000), null, 'gone once the grace period is over')
       assert.ok(await store.getRecord(next.id, now))
+    })
+
+    it('replace writes nothing when the previous record was removed or already replaced (a logout racing a renewal)', async () => {
+      const user = `u-${counter}`
+      const gone = record({ user })
+      await store.insert(gone, undefined, now)
+      await store.remove([gone.id])
+      const orphan = record({ user })
+      assert.equal(await store.replace({ ...gone, graceUntil: now + 10_000 }, orphan), false)
+      assert.equal(await store.get(orphan.id), null, 'no successor for a removed session')
+      assert.equal(await store.get(gone.id), null, 'nor is the removed one brought back')
+      const old = record({ user })
+      await store.insert(old, undefined, now)
+      const first = record({ user })
+      assert.equal(await store.replace({ ...old, graceUntil: now + 10_000 }, first), true)
+      const second = record({ user })
+      assert.equal(await store.replace({ ...old, graceUntil: now + 20_000 }, second), false, 'a second renewal of the same id (another process) is refused')
+      assert.equal(await store.get(second.id), null)
+      assert.equal((await store.get(old.id))?.graceUntil, now + 10_000)
+      assert.deepEqual(ids(await listAll(store, { user, limit: 10 })), sorted([old, first]))
+    })
+
+    it('the listing hides records past their store expiry (idle, lifespan, a renewed id after its grace)', async () => {
+      const user = `u-${counter}`
+      const idle = record({ user, idleExpiresAt: now - 1 })
+      const lifespan = record({ user, lifespanExpiresAt: now })
+      const graceOver = record({ user, graceUntil: now - 1 })
+      const inGrace = record({ user, graceUntil: now + 5_000 })
+      const live = record({ user })
+      const forever = record({ user, idleExpiresAt: null, lifespanExpiresAt: null })
+      for (const s of [idle, lifespan, graceOver, inGrace, live, forever]) await store.insert(s, undefined, now)
+      assert.deepEqual(ids(await listAll(store, { user, limit: 2 })), sorted([inGrace, live, forever]), 'only live records, on every page')
+      assert.deepEqual(ids(await listAll(store, { user, limit: 10, now: now - 2 })), sorted([idle, lifespan, graceOver, inGrace, live, forever]), 'judged at the given time')
+      const everyone = ids(await listAll(store, { limit: 1000 }))
+      assert.ok(!everyone.includes(idle.id) && !everyone.includes(graceOver.id) && everyone.includes(live.id), 'also across users')
+      assert.equal(await store.removeMatching({ user }), 6, 'removal still reaches the hidden ones')
     })
 
     it('a replaced session no longer counts toward max_sessions and is not the one evicted', async () => {
