@@ -59,7 +59,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
   const store = (): SessionAdmin => {
     const admin = deps.sessions
     if (!admin) {
-      throw new StorageNotListable('session.storage is "cookie": sessions live only in browsers, so they cannot be listed or revoked server side', { reason: 'cookie_storage' })
+      throw new StorageNotListable('session.storage is "cookie": sessions live only in browsers, so they cannot be listed or revoked one by one (POST _invalidate revokes by user or all)', { reason: 'cookie_storage' })
     }
     return admin
   }

@@ -4,7 +4,7 @@ import type { Identity } from '../identity.js'
 import type { EndReason, SessionEnds } from './ends.js'
 import { evaluate, initialExpiries, nextIdleExpiry, type SessionPolicy } from './policy.js'
 import type { Revocations } from './revocations.js'
-import type { ClientInfo, Session } from './session.js'
+import { newLoginId, sameLoginAs, type ClientInfo, type Session } from './session.js'
 import { encodeCursor } from './store/query.js'
 import type { SessionAdmin, SessionStore } from './store/store.js'
 
@@ -165,6 +165,7 @@ export class SessionManager {
         ...initialExpiries(now, this.policy, identity.notAfter),
         client: { ip: client.ip, userAgent: client.userAgent?.slice(0, 512) },
         data: identity.data,
+        login: newLoginId(),
       },
       { maxSessions: this.#maxSessions, now },
     )
@@ -211,7 +212,7 @@ export async function sameLogin(admin: SessionAdmin, session: Session, now: numb
   // Listing is ordered by (createdAt, id): start just before this creation time.
   const cursor = encodeCursor({ createdAt: Math.max(0, session.createdAt - 1), id: 'f'.repeat(64) })
   const page = await admin.list({ user: session.user, provider: session.provider, limit: 20, cursor, now })
-  return page.sessions.filter((s) => s.createdAt === session.createdAt && s.id !== session.id)
+  return page.sessions.filter((s) => s.createdAt === session.createdAt && s.id !== session.id && sameLoginAs(s, session))
 }
 
 function withoutId(session: Session): Omit<Session, 'id'> {

@@ -31,7 +31,7 @@ const GENERATION = 'rv:gen'
 /**
  * Revocation of cookie-storage sessions, which live only in browsers. Two kinds of entry, both
  * expiring (bounded storage):
- * - a login (user + creation time, which every renewal of that login keeps): logout, so the
+ * - a login (its `login` id, which every renewal of it keeps): logout, so the
  *   cookies of every renewal of it are refused, the ones before and after the one logged out with;
  *   kept until the login's lifespan ends;
  * - "revoked before T" for a filter (all, a user, a provider, or both): `_invalidate`, `gatehouse
@@ -49,7 +49,8 @@ export interface Revocations {
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('base64url')
-const loginKey = (session: Pick<Session, 'user' | 'createdAt'>) => `rv:l:${digest(session.user)}:${session.createdAt}`
+// Cookies sealed before `login` existed: the user and creation time stand for the login.
+const loginKey = (session: Session) => (session.login !== undefined ? `rv:l:${session.login}` : `rv:l:${digest(session.user)}:${session.createdAt}`)
 const filterKey = (user: string | undefined, type: string | undefined, name: string | undefined) => `rv:f:${digest(JSON.stringify([user ?? null, type ?? null, name ?? null]))}`
 
 /** Every filter an `_invalidate` could have used that matches this session. */
