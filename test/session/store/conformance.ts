@@ -149,18 +149,23 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
 
     it('the listing hides records past their store expiry (idle, lifespan, a renewed id after its grace)', async () => {
       const user = `u-${counter}`
-      const idle = record({ user, idleExpiresAt: now - 1 })
-      const lifespan = record({ user, lifespanExpiresAt: now })
-      const graceOver = record({ user, graceUntil: now - 1 })
+      // The live ones first: a login prunes its user's expired index entries (Redis), and these must stay stored.
       const inGrace = record({ user, graceUntil: now + 5_000 })
       const live = record({ user })
       const forever = record({ user, idleExpiresAt: null, lifespanExpiresAt: null })
-      for (const s of [idle, lifespan, graceOver, inGrace, live, forever]) await store.insert(s, undefined, now)
+      const idle = record({ user, idleExpiresAt: now - 1 })
+      const lifespan = record({ user: `${user}-l`, lifespanExpiresAt: now })
+      const graceOver = record({ user: `${user}-g`, graceUntil: now - 1 })
+      for (const s of [inGrace, live, forever, idle, lifespan, graceOver]) await store.insert(s, undefined, now)
       assert.deepEqual(ids(await listAll(store, { user, limit: 2 })), sorted([inGrace, live, forever]), 'only live records, on every page')
-      assert.deepEqual(ids(await listAll(store, { user, limit: 10, now: now - 2 })), sorted([idle, lifespan, graceOver, inGrace, live, forever]), 'judged at the given time')
+      assert.deepEqual(ids(await listAll(store, { user, limit: 10, now: now - 2 })), sorted([inGrace, live, forever, idle]), 'judged at the given time')
+      for (const gone of [lifespan, graceOver]) {
+        assert.deepEqual(await listAll(store, { user: gone.user, limit: 10 }), [])
+        assert.deepEqual(ids(await listAll(store, { user: gone.user, limit: 10, now: now - 2 })), [gone.id])
+      }
       const everyone = ids(await listAll(store, { limit: 1000 }))
-      assert.ok(!everyone.includes(idle.id) && !everyone.includes(graceOver.id) && everyone.includes(live.id), 'also across users')
-      assert.equal(await store.removeMatching({ user }), 6, 'removal still reaches the hidden ones')
+      assert.ok(!everyone.includes(idle.id) && !everyone.includes(lifespan.id) && !everyone.includes(graceOver.id) && everyone.includes(live.id), 'also across users')
+      assert.equal(await store.removeMatching({ user }), 4, 'removal still reaches the hidden ones')
     })
 
     it('a replaced session no longer counts toward max_sessions and is not the one evicted', async () => {
@@ -299,8 +304,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
 
     it('removeExpired deletes expired records in bounded batches and keeps live ones', async () => {
       const user = `u-${counter}`
-      const expired = Array.from({ length: 5 }, (_, i) => record({ user, idleExpiresAt: now - 10 - i }))
-      const graceOver = record({ user, graceUntil: now - 1 })
+      // Each expired one under its own user: a login prunes its user's expired entries (Redis) before cleanup would.
+      const expired = Array.from({ length: 5 }, (_, i) => record({ user: `${user}-x${i}`, idleExpiresAt: now - 10 - i }))
+      const graceOver = record({ user: `${user}-g`, graceUntil: now - 1 })
       const live = record({ user })
       for (const s of [...expired, graceOver, live]) await store.insert(s, undefined, now)
       let total = 0
