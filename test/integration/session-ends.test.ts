@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/load.js'
 import { ManualClock } from '../../src/clock.js'
 import { ALICE, BOB, get, login, SECRET, sessionCookie, startTestGateway, testUsers, type TestGateway } from '../helpers/gateway.js'
 import { testKeys } from '../helpers/keys.js'
+import { DATABASE_URL, dropPostgresTable, dropRedisPrefix, postgresSkip, REDIS_URL, redisSkip, uniqueName } from '../helpers/services.js'
 
 const TOKEN = 'admin-token-0123456789abcdef0123456789'
 const dirs: string[] = []
@@ -191,6 +192,39 @@ describe('revocable cookie storage', () => {
       await two.close()
     }
   })
+
+  for (const kind of ['redis', 'postgres'] as const) {
+    test(`revocations kept in ${kind}: cached verdicts on another gateway are dropped as soon as it hears of the revocation`, async (t) => {
+      const skip = kind === 'redis' ? await redisSkip() : await postgresSkip()
+      if (skip) return t.skip(skip)
+      const prefix = `${uniqueName('gh_rv')}:`
+      const table = uniqueName('gh_rv')
+      const session = { storage: 'cookie', revocation: { storage: kind }, redis: { url: REDIS_URL, prefix }, postgres: { url: DATABASE_URL, table } }
+      const clock = new ManualClock(Date.now())
+      const one = await startTestGateway({ session }, { clock })
+      const two = await startTestGateway({ session }, { clock })
+      try {
+        const { cookie } = await login(one.url, ALICE.username, ALICE.password)
+        const other = (await login(one.url, BOB.username, BOB.password)).cookie!
+        for (let i = 0; i < 3; i++) assert.equal((await get(two.url, '/app', { cookie: cookie! })).status, 200)
+        await fetch(`${one.url}/_gatehouse/logout`, { method: 'POST', headers: { cookie: cookie! } })
+        let status = 200
+        // Pub/sub and LISTEN/NOTIFY take a moment to deliver; within a second it must hold.
+        for (let i = 0; i < 100 && status === 200; i++) {
+          status = (await get(two.url, '/app', { cookie: cookie! })).status
+          if (status === 200) await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+        assert.equal(status, 401, 'revoked on the other gateway')
+        assert.deepEqual(await refusal(two, cookie!), ended('session_revoked'))
+        assert.equal((await get(two.url, '/app', { cookie: other })).status, 200, 'other sessions stay')
+      } finally {
+        await one.close()
+        await two.close()
+        if (kind === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
+        else await dropPostgresTable(DATABASE_URL, `${table}_state`)
+      }
+    })
+  }
 
   test('gatehouse sessions revoke --user ends cookie sessions of running gateways', async () => {
     const { runSessions } = await import('../../src/cli/sessions.js')
