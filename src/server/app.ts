@@ -93,7 +93,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
   const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now)
   const follower = createUserFollower(users, sessionAdmin, now)
-  const ending = { ends, revocations, follow: follower.follow }
+  const ending = { ends: store.serverSide ? ends : undefined, revocations, follow: follower.follow }
   const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, ending, sessionAdmin })
 
   const identityTokens = await createIdentityTokenSigner(config, clock)
@@ -213,6 +213,9 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   // Sessions of users removed while the gateway was down end now, in the background.
   const applyUsers = (next: UserDirectory) => follower.apply(next).catch((error: unknown) => (log.warn({ event: 'user_sweep_failed', err: (error as Error).message }, 'ending sessions of removed users failed; they end at their next request'), 0))
   void applyUsers(users)
+  // Expired tombstones, revocations and counters leave the shared state (Redis expires them itself).
+  const stateCleanup = deps.runCleanup === false ? undefined : setInterval(() => void sharedState.removeExpired(clock.now()).catch((error: unknown) => log.warn({ event: 'state_cleanup_failed', err: (error as Error).message }, 'shared state cleanup failed; will retry')), config.session.cleanup_interval)
+  stateCleanup?.unref()
   let closed: Promise<void> | undefined
   return {
     app,
@@ -225,6 +228,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       closed ??= (async () => {
         closing = true
         cleanup.stop()
+        clearInterval(stateCleanup)
         websockets.close()
         // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
         await app.close()
