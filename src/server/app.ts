@@ -92,7 +92,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const ends = createSessionEnds(sharedState)
   const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
   const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now)
-  const follower = createUserFollower(users, sessionAdmin, now)
+  // The store-wide sweep of removed users' sessions runs where cleanup runs (one worker); every worker checks per request.
+  const follower = createUserFollower(users, deps.runCleanup === false ? undefined : sessionAdmin, now)
   const ending = { ends: store.serverSide ? ends : undefined, revocations, follow: follower.follow }
   const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, ending, sessionAdmin })
 

@@ -37,8 +37,10 @@ export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: (
       // then whatever is left (expired records need no tombstone).
       for (;;) {
         const page = await admin.list({ ...filter, limit: BATCH, now: at })
-        total += await end(page.sessions, at)
-        if (!page.nextCursor || page.sessions.length === 0) break
+        const removed = await end(page.sessions, at)
+        total += removed
+        // Each page is the first one left; stop when it was the last, or nothing could be removed.
+        if (!page.nextCursor || removed === 0) break
       }
       return total + (await admin.removeMatching(filter))
     },

@@ -24,8 +24,9 @@ export interface UserFollower {
 const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((role, i) => role === b[i])
 
 /**
- * `admin`: the ending admin (tombstones) of a server-side store; absent on cookie storage, where
- * the per-request check alone ends a removed user's cookies.
+ * `admin`: the ending admin (tombstones) of a server-side store, for the sweep; absent on cookie
+ * storage (the per-request check alone ends a removed user's cookies) and on workers that do not
+ * run cleanup (one sweep per store is enough; every worker still checks each request).
  */
 export function createUserFollower(initial: DirectoryLookup, admin: SessionAdmin | undefined, now: () => number): UserFollower {
   let directory = initial
