@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import type { SessionConfig } from '../config/schema.js'
 import type { ChangeSignal } from './revocations.js'
-import { withDefaultUser } from './store/postgres.js'
+import { connectPostgres, withDefaultUser } from './store/postgres.js'
 import { connectRedis } from './store/redis.js'
 
 export type SignalKind = 'memory' | 'sqlite' | 'redis' | 'postgres'
@@ -28,20 +28,33 @@ export async function createChangeSignal(session: SessionConfig, kind: SignalKin
   }
 }
 
+/** Revocations written by every SQLite signal's owner in this process (see sqliteSignal). */
+let sqliteWritesInThisProcess = 0
+
 /**
  * `PRAGMA data_version` on a connection of its own changes whenever another connection commits
  * to the file (~1 µs, no I/O otherwise): any write, so a change is then confirmed by reading the
- * generation counter. Writers need not announce anything.
+ * generation counter. As the SQLite session store does, it is checked once per turn of the event
+ * loop (requests of one turn arrived together), and again after a revocation written in this
+ * process (another gateway in the same process, in tests), so a commit is still seen by the next
+ * request that arrives after it.
  */
 function sqliteSignal(path: string): ChangeSignal {
   if (path === ':memory:') return inProcess
   const db = new Database(path)
   const version = db.prepare<[], number>('PRAGMA data_version').pluck()
   let seen = version.get()
+  let checkedThisTurn = false
+  let writesSeen = sqliteWritesInThisProcess
+  const nextTurn = () => (checkedThisTurn = false)
   return {
     changed() {
+      if (checkedThisTurn && writesSeen === sqliteWritesInThisProcess) return false
       try {
         const now = version.get()
+        if (!checkedThisTurn) setImmediate(nextTurn)
+        checkedThisTurn = true
+        writesSeen = sqliteWritesInThisProcess
         if (now === seen) return false
         seen = now
         return true
@@ -49,7 +62,7 @@ function sqliteSignal(path: string): ChangeSignal {
         return true
       }
     },
-    announce: async () => {},
+    announce: async () => void sqliteWritesInThisProcess++,
     close: async () => void (db.open && db.close()),
   }
 }
@@ -97,8 +110,7 @@ async function postgresSignal(options: SessionConfig['postgres']): Promise<Chang
   const url = withDefaultUser(options.url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test')
   const channel = `gatehouse_rv_${createHash('sha256').update(options.table).digest('hex').slice(0, 24)}`
   const instance = randomUUID()
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2000 })
-  pool.on('error', () => {})
+  const pool = connectPostgres(options.url, 1)
   let listening = false
   let pending = true
   let closed = false
