@@ -19,7 +19,7 @@ export const REASONS = {
   session_expired: { status: 401, meaning: 'the cookie\'s session passed its idle timeout or lifespan (or the id was replaced by renewal and its `rotation_grace` is over)' },
   session_revoked: { status: 401, meaning: 'the cookie\'s session was ended: logout (also in another tab or of the other id of a renewal), admin or CLI revocation, or its user was removed from `users`' },
   session_evicted: { status: 401, meaning: 'the cookie\'s session was evicted by a newer login of the same user beyond `session.max_sessions`' },
-  no_session: { status: 401, meaning: '`/session` called without a valid session cookie' },
+  no_session: { status: 401, meaning: '`/session` called without a session cookie (one whose session ended gets that end\'s reason)' },
   sign_in_at_gateway: { status: 401, meaning: 'nginx `/auth`: the answer needs the browser (a `?jwt=` link, the logout argument); `error_page 401` hands it to `/forward-auth`' },
 
   // Form / JSON login

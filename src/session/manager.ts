@@ -107,10 +107,9 @@ export class SessionManager {
     if (verdict.rotate && options.rotate !== false) {
       const rotated = await this.#renew(token, session, now)
       if (rotated) return { status: 'valid', session: { ...rotated.session }, token: rotated.token, setToken: rotated.token }
-      // Ended or renewed elsewhere meanwhile: judge the record as it is now.
-      const current = await this.store.load(token)
-      if (!current) return { status: 'ended', reason: await this.#whyGone(token, now) }
-      return { status: 'valid', session: current.session, token }
+      // Ended (logout racing this renewal) or renewed by another process meanwhile.
+      if (!(await this.store.load(token))) return { status: 'ended', reason: await this.#whyGone(token, now) }
+      return { status: 'valid', session, token }
     }
     // A deferred renewal still extends the idle expiry, at most once per touch interval.
     if (verdict.touch || loaded.reissue) {
