@@ -226,13 +226,13 @@ describe('revocable cookie storage', () => {
     })
   }
 
-  test('gatehouse sessions revoke --user ends cookie sessions of running gateways', async () => {
+  for (const storage of ['cookie', 'sqlite'] as const) test(`gatehouse sessions revoke --user ends ${storage} sessions of running gateways (session_revoked)`, async () => {
     const { runSessions } = await import('../../src/cli/sessions.js')
     const path = tempDb()
-    const gw = await startTestGateway({ session: { storage: 'cookie', sqlite: { path }, revocation: { storage: 'sqlite' } } })
+    const gw = await startTestGateway({ session: { storage, sqlite: { path }, revocation: { storage: 'sqlite' } } })
     const file = join(dirs.at(-1)!, 'gatehouse.yaml')
     const { writeFileSync } = await import('node:fs')
-    writeFileSync(file, JSON.stringify({ upstream: 'http://127.0.0.1:1', secrets: [SECRET], session: { storage: 'cookie', sqlite: { path } } }))
+    writeFileSync(file, JSON.stringify({ upstream: 'http://127.0.0.1:1', secrets: [SECRET], session: { storage, sqlite: { path } } }))
     try {
       const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
       assert.equal((await get(gw.url, '/app', { cookie: cookie! })).status, 200)
