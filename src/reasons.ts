@@ -15,8 +15,12 @@ export const REASONS = {
   bad_original_request: { status: 400, meaning: 'forward-auth: a trusted proxy sent a malformed `X-Original-URL`, `X-Original-URI`, `X-Forwarded-Uri` or original method' },
 
   // Nobody identified
-  no_credentials: { status: 401, meaning: 'no session and no credential where authentication is required (also an expired, unknown or forged session cookie)' },
-  no_session: { status: 401, meaning: '`/session` called without a valid session cookie' },
+  no_credentials: { status: 401, meaning: 'no session cookie and no credential where authentication is required' },
+  // A session cookie came but no longer works (also in the `Gatehouse-Session-End` response header)
+  session_expired: { status: 401, meaning: 'the cookie\'s session passed its idle timeout or lifespan (or the id was replaced by renewal and its `rotation_grace` is over)' },
+  session_revoked: { status: 401, meaning: 'the cookie\'s session was ended: logout (also in another tab or of the other id of a renewal), admin or CLI revocation, or its user was removed from `users`' },
+  session_evicted: { status: 401, meaning: 'the cookie\'s session was evicted by a newer login of the same user beyond `session.max_sessions`' },
+  no_session: { status: 401, meaning: '`/session` called without a session cookie (one whose session ended gets that end\'s reason)' },
   sign_in_at_gateway: { status: 401, meaning: 'nginx `/auth`: the answer needs the browser (a `?jwt=` link, the logout argument); `error_page 401` hands it to `/forward-auth`' },
 
   // Form / JSON login
@@ -63,7 +67,7 @@ export const REASONS = {
   bad_limit: { status: 400, meaning: '`limit` not an integer from 1 to 1000' },
   invalid_cursor: { status: 400, meaning: '`cursor` not one this gateway handed out' },
   bad_invalidate_body: { status: 400, meaning: '`_invalidate` body not `{"match":"all"}` or a valid `{"match":"query",…}`' },
-  unknown_session: { status: 404, meaning: 'no session with that id (or not a well-formed id)' },
+  unknown_session: { status: 404, meaning: 'admin API: no session with that id (or not a well-formed id), 404; a session cookie this gateway never issued (forged, garbled, another secret): 401' },
   cookie_storage: { status: 501, meaning: 'listing or revoking sessions with `session.storage: cookie`' },
 } as const satisfies Readonly<Record<string, { readonly status: number; readonly meaning: string }>>
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BadRequest, RouteNotFound, StorageNotListable } from '../errors.js'
+import type { Revocations } from '../session/revocations.js'
 import type { Session } from '../session/session.js'
 import type { SessionAdmin, SessionFilter } from '../session/store/store.js'
 import { audit } from '../telemetry/audit.js'
@@ -44,8 +45,12 @@ export interface AdminDeps extends AdminAccessDeps {
   readonly base: string
   /** Absent on cookie storage. */
   readonly sessions: SessionAdmin | undefined
+  /** Cookie storage: `_invalidate` revokes by filter (listing and deleting one stay 501). */
+  readonly revocations?: Pick<Revocations, 'revokeMatching'> | undefined
   readonly log: Logger
   readonly pageHeaders: Record<string, string>
+  /** The gateway's clock: the listing leaves out sessions expired by then. */
+  readonly now: () => number
 }
 
 export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -54,7 +59,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
   const store = (): SessionAdmin => {
     const admin = deps.sessions
     if (!admin) {
-      throw new StorageNotListable('session.storage is "cookie": sessions live only in browsers, so they cannot be listed or revoked server side', { reason: 'cookie_storage' })
+      throw new StorageNotListable('session.storage is "cookie": sessions live only in browsers, so they cannot be listed or revoked one by one (POST _invalidate revokes by user or all)', { reason: 'cookie_storage' })
     }
     return admin
   }
@@ -65,7 +70,7 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
     const limit = query.limit === undefined ? 100 : Number(query.limit)
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadRequest('limit must be an integer from 1 to 1000', { reason: 'bad_limit' })
     const filter = parseProvider(query.provider)
-    const page = await store().list({ user: query.username || undefined, provider: filter, limit, cursor: query.cursor || undefined })
+    const page = await store().list({ user: query.username || undefined, provider: filter, limit, cursor: query.cursor || undefined, now: deps.now() })
     audit(log, 'admin_list_sessions', { actor: actor.name, username: query.username ?? null, count: page.sessions.length })
     return reply.header('cache-control', 'no-store').send({ sessions: page.sessions.map((s) => describeForAdmin(s, actor.sessionId)), next_cursor: page.nextCursor })
   })
@@ -77,6 +82,13 @@ export async function registerAdmin(app: FastifyInstance, deps: AdminDeps): Prom
       throw new BadRequest(`expected {"match":"all"} or {"match":"query","query":{"provider":{"type","name"},"username"}}: ${parsed.error.issues[0]?.message ?? ''}`, { reason: 'bad_invalidate_body' })
     }
     const filter: SessionFilter = parsed.data.match === 'all' ? {} : { user: parsed.data.query.username, provider: parsed.data.query.provider }
+    if (!deps.sessions && deps.revocations) {
+      // Cookie storage: every matching cookie issued until now is refused from now on; how many exist is unknown.
+      const at = deps.now()
+      await deps.revocations.revokeMatching(filter, at)
+      audit(log, 'admin_invalidate_sessions', { actor: actor.name, match: parsed.data.match, filter, total: null })
+      return reply.send({ total: null, revoked_before: new Date(at).toISOString() })
+    }
     const total = await store().removeMatching(filter)
     audit(log, 'admin_invalidate_sessions', { actor: actor.name, match: parsed.data.match, filter, total })
     return reply.send({ total })

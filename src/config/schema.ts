@@ -178,8 +178,15 @@ const sessionSchema = z
     remember_me: z.strictObject({ enabled: z.boolean().default(false), lifespan: duration({ min: 60_000, minText: '1m' }).default(30 * DAY) }).prefault({}),
     cookie: cookieSchema.prefault({}),
     logout: logoutSchema.prefault({}),
+    /** Cookie storage only: where revocations (logout, admin, CLI, removed users) are kept; same settings as `sqlite`/`redis`/`postgres`. */
+    revocation: z.strictObject({ storage: z.enum(['sqlite', 'redis', 'postgres', 'memory']).default('sqlite') }).prefault({}),
   })
   .superRefine((session, ctx) => {
+    // Last-seen is written at most once per touch_interval: with an idle timeout no longer than
+    // that, activity never extends the session (it ends idle_timeout after login, however busy).
+    if (session.idle_timeout !== null && session.idle_timeout <= session.touch_interval) {
+      ctx.addIssue({ code: 'custom', path: ['idle_timeout'], message: `must be longer than session.touch_interval (${session.touch_interval / 1000}s), or activity never extends the session; lower touch_interval or raise idle_timeout` })
+    }
     if (session.cookie.same_site === 'none' && !session.cookie.secure) {
       ctx.addIssue({ code: 'custom', path: ['cookie', 'same_site'], message: '"none" requires cookie.secure: true (browsers drop it otherwise)' })
     }
@@ -378,6 +385,9 @@ export const configSchema = z
     const domains = config.session.cookie.domains
     if (config.public_url && domains && !domains.some((domain) => underDomain(normalizeDomain(new URL(config.public_url!).hostname), normalizeDomain(domain)))) {
       ctx.addIssue({ code: 'custom', path: ['session', 'cookie', 'domains'], message: `public_url's host falls under none of these domains: every cookie would be host-only` })
+    }
+    if ((config.workers === 'auto' || config.workers > 1) && config.session.storage === 'cookie' && config.session.revocation.storage === 'memory') {
+      ctx.addIssue({ code: 'custom', path: ['session', 'revocation', 'storage'], message: 'memory keeps revocations in one process; use sqlite, redis or postgres with more than one worker' })
     }
     if (!config.upstream && config.routes.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required: set `upstream` or at least one entry in `routes`' })

@@ -3,6 +3,7 @@ import { GatehouseError } from '../errors.js'
 import type { RequestView } from '../http/request-view.js'
 import type { Identity } from '../identity.js'
 import type { BrowserSessions } from '../session/browser-sessions.js'
+import type { EndReason } from '../session/ends.js'
 import type { Session } from '../session/session.js'
 import { sessionIdentity } from '../session/session.js'
 
@@ -34,6 +35,10 @@ export type Identify = (request: RequestView, setCookie: string[], methods?: rea
 export interface IdentifyOptions {
   /** false: a due rolling renewal of the session id is deferred (forward-auth; see BrowserSessions.resume). */
   readonly rotate?: boolean | undefined
+  /** true: the session is only read, never touched or renewed (`GET /session`). */
+  readonly readOnly?: boolean | undefined
+  /** A session cookie came whose session is over: why (the 401's reason, `Gatehouse-Session-End`). */
+  onSessionEnded?(reason: EndReason): void
 }
 
 /**
@@ -44,8 +49,9 @@ export function createIdentify(deps: IdentifyDeps): Identify {
   const { sessions, authenticators } = deps
 
   const fromSession = async (request: RequestView, setCookie: string[], options?: IdentifyOptions): Promise<Caller | null> => {
-    const resumed = await sessions.resume(request.headers, options?.rotate === false ? { rotate: false } : {})
+    const resumed = await sessions.resume(request.headers, { rotate: options?.rotate, readOnly: options?.readOnly })
     setCookie.push(...resumed.setCookie)
+    if (resumed.status === 'ended') options?.onSessionEnded?.(resumed.reason)
     return resumed.status === 'valid' ? { identity: sessionIdentity(resumed.session), session: resumed.session } : null
   }
 

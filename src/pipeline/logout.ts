@@ -53,7 +53,8 @@ export function createLogout(deps: LogoutDeps): Logout {
     const doomed: string[] = []
     let cursor: string | undefined
     do {
-      const page = await admin.list({ user: identity.user, provider: { type: 'jwt' }, limit: 500, cursor })
+      // now: 0 lists expired records too: they go as well.
+      const page = await admin.list({ user: identity.user, provider: { type: 'jwt' }, limit: 500, cursor, now: 0 })
       for (const session of page.sessions) if (jti === undefined || session.data?.jti === jti) doomed.push(session.id)
       cursor = page.nextCursor ?? undefined
     } while (cursor)

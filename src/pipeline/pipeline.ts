@@ -1,5 +1,6 @@
 import { GatehouseError, Unauthenticated } from '../errors.js'
 import type { RequestView } from '../http/request-view.js'
+import type { EndReason } from '../session/ends.js'
 import { authorize, isAnonymous } from './authorize.js'
 import type { Caller, Identify } from './identify.js'
 import type { Route, Router } from './router.js'
@@ -22,7 +23,12 @@ export interface Decision {
   readonly verdict: Verdict
   /** Set-Cookie lines the answer must carry, whatever the verdict (renewal, deletion, new session). */
   readonly setCookie: readonly string[]
+  /** A session cookie came whose session is over: a refusal carries it as `Gatehouse-Session-End`. */
+  readonly sessionEnd?: EndReason | undefined
 }
+
+/** The response header naming why the presented session ended (on refusals and the login redirect). */
+export const SESSION_END_HEADER = 'gatehouse-session-end'
 
 export interface PipelineDeps {
   readonly router: Router
@@ -55,25 +61,35 @@ export interface Pipeline {
 
 const NO_COOKIES: readonly string[] = []
 
+export const ENDED: Record<EndReason, string> = {
+  session_expired: 'your session expired; sign in again',
+  session_revoked: 'your session was ended (logout or revocation); sign in again',
+  session_evicted: 'your session was ended by a newer sign-in (session limit); sign in again',
+  unknown_session: 'the session cookie is not one this gateway issued; sign in again',
+}
+
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { router, identify } = deps
   return {
     async decide(request, options = {}) {
       const setCookie: string[] = []
+      let sessionEnd: EndReason | undefined
       try {
         // Path guard and route: refuses path tricks (dot segments, %2f/\ readings that disagree).
         const route = options.fallbackRoute ? (router.find(request.url) ?? options.fallbackRoute) : router.match(request.url)
         if (deps.isLogout(request, options.body)) return { verdict: { kind: 'logout' }, setCookie: NO_COOKIES }
         if (route.auth === 'none') return { verdict: { kind: 'pass', route, caller: null }, setCookie: NO_COOKIES }
-        const caller = await identify(request, setCookie, route.methods, { rotate: options.rotate })
+        const caller = await identify(request, setCookie, route.methods, { rotate: options.rotate, onSessionEnded: (reason) => (sessionEnd = reason) })
         if (caller?.redirectTo) return { verdict: { kind: 'redirect', location: caller.redirectTo }, setCookie }
         const refusal = authorize(route, caller)
         if (!refusal) return { verdict: { kind: 'pass', route, caller }, setCookie }
         const signIn = (!caller || isAnonymous(caller)) && refusal.error instanceof Unauthenticated ? { rd: deps.withoutQueryCredentials(request.url) } : undefined
-        return { verdict: { kind: 'deny', error: refusal.error, status: refusal.status, signIn }, setCookie }
+        // Nobody identified, and the cookie's session is over: say why rather than "no credentials".
+        const error = signIn && sessionEnd ? new Unauthenticated(ENDED[sessionEnd], { reason: sessionEnd }) : refusal.error
+        return { verdict: { kind: 'deny', error, status: refusal.status, signIn }, setCookie, sessionEnd }
       } catch (error) {
         if (!(error instanceof GatehouseError)) throw error
-        return { verdict: { kind: 'deny', error, status: error.status }, setCookie }
+        return { verdict: { kind: 'deny', error, status: error.status }, setCookie, sessionEnd }
       }
     },
   }

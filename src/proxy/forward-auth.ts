@@ -6,7 +6,7 @@ import { queryOf } from '../http/request-parts.js'
 import { createTrustedProxies, socketProtocol, validHost, type TrustedProxies } from '../http/trusted-proxies.js'
 import { BadRequest, Unauthenticated } from '../errors.js'
 import type { Logout } from '../pipeline/logout.js'
-import type { Pipeline } from '../pipeline/pipeline.js'
+import { SESSION_END_HEADER, type Pipeline } from '../pipeline/pipeline.js'
 import type { Route } from '../pipeline/router.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
@@ -91,7 +91,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (req: IncomingM
       }
     }
     // Rolling renewal is deferred (extend server side only): no proxy reliably passes a check's Set-Cookie on a 2xx.
-    const { verdict, setCookie } = await deps.pipeline.decide(view, { fallbackRoute: FALLBACK, rotate: false })
+    const { verdict, setCookie, sessionEnd } = await deps.pipeline.decide(view, { fallbackRoute: FALLBACK, rotate: false })
+    if (sessionEnd && verdict.kind === 'deny') res.setHeader(SESSION_END_HEADER, sessionEnd)
     switch (verdict.kind) {
       case 'pass': {
         const identity = verdict.caller?.identity

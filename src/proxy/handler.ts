@@ -5,7 +5,7 @@ import { pathOf, wantsHtml, type RequestView } from '../http/request-view.js'
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
-import type { Pipeline } from '../pipeline/pipeline.js'
+import { SESSION_END_HEADER, type Pipeline } from '../pipeline/pipeline.js'
 import { createTrustedProxies, socketProtocol, type ForwardedClient, type TrustedProxies } from '../http/trusted-proxies.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
@@ -51,7 +51,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
 
   const handle = async (req: IncomingMessage, res: ServerResponse, view: RequestView, client: ForwardedClient, track: { caller: Caller | null }): Promise<void> => {
     const body = deps.logoutPostArg && req.method === 'POST' && readsBody(req) ? await readBody(req) : undefined
-    const { verdict, setCookie } = await deps.pipeline.decide(view, { body })
+    const { verdict, setCookie, sessionEnd } = await deps.pipeline.decide(view, { body })
+    if (sessionEnd && verdict.kind === 'deny') res.setHeader(SESSION_END_HEADER, sessionEnd)
     switch (verdict.kind) {
       case 'logout':
         return answers.logout(res, await deps.logout.perform(view))

@@ -11,7 +11,7 @@ import { FORWARDING_HEADERS, socketProtocol, type ForwardedClient, type TrustedP
 import type { ConsumedCredentials } from '../pipeline/credentials.js'
 import type { Caller } from '../pipeline/identify.js'
 import type { Logout } from '../pipeline/logout.js'
-import type { Pipeline } from '../pipeline/pipeline.js'
+import { SESSION_END_HEADER, type Pipeline } from '../pipeline/pipeline.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { RequestLog } from '../telemetry/request-log.js'
 import type { StoreHealth } from '../telemetry/store-health.js'
@@ -176,16 +176,19 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
   }
 
   const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, view: RequestView, client: ForwardedClient, outcome: Outcome): Promise<void> => {
-    const { verdict, setCookie } = await deps.pipeline.decide(view)
+    const { verdict, setCookie, sessionEnd } = await deps.pipeline.decide(view)
     if (socket.destroyed) return
     switch (verdict.kind) {
       case 'logout':
         return answers.logout(outcome.reply(), await deps.logout.perform(view))
       case 'redirect':
         return answers.redirect(outcome.reply(), verdict.location, setCookie)
-      case 'deny':
+      case 'deny': {
         // A browser's WebSocket cannot follow a redirect to the login page: the status is the answer.
-        return answers.error(outcome.reply(), verdict.error, setCookie, verdict.status)
+        const res = outcome.reply()
+        if (sessionEnd) res.setHeader(SESSION_END_HEADER, sessionEnd)
+        return answers.error(res, verdict.error, setCookie, verdict.status)
+      }
       case 'pass': {
         const { route, caller } = verdict
         outcome.user = caller?.identity.user ?? null

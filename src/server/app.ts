@@ -22,7 +22,12 @@ import { startCleanup } from '../session/cleanup.js'
 import { createSessionLiveness } from '../session/liveness.js'
 import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
-import type { SessionStore } from '../session/store/store.js'
+import type { SessionAdmin, SessionStore } from '../session/store/store.js'
+import { createSessionEnds } from '../session/ends.js'
+import { createEndingAdmin } from '../session/ending-admin.js'
+import { createUserFollower, type UserFollower } from '../session/follow-users.js'
+import { createChangeSignal } from '../session/revocation-signal.js'
+import { createRevocations, type Revocations } from '../session/revocations.js'
 import { createSharedState, type SharedState } from '../state/index.js'
 import { startStateCleanup } from '../state/cleanup.js'
 import { audit } from '../telemetry/audit.js'
@@ -50,7 +55,7 @@ export interface GatewayDeps {
   authenticators?: Authenticator[]
   /** Whether this process deletes expired sessions (default true; with workers, only slot 0 does). */
   runCleanup?: boolean
-  /** Injected by tests; otherwise createSharedState(config.session): counters every process on the store shares. */
+  /** Injected by tests; otherwise beside the sessions (cookie storage: `session.revocation.storage`): login counters, tombstones, revocations. */
   sharedState?: SharedState
 }
 
@@ -73,6 +78,12 @@ export interface Gateway {
    * resolves with the settings that need a restart (kept at their old values).
    */
   reload(next: Config): Promise<{ needsRestart: string[] }>
+  /**
+   * Sessions follow this user directory from the next request on (reload: `users` or
+   * `users.file` changed): new roles and e-mail apply, sessions of removed users end
+   * (`session_revoked`). Resolves to how many stored sessions it ended.
+   */
+  applyUsers(users: UserDirectory): Promise<number>
   /** Stops accepting, lets requests in flight finish, then stops timers, upstream pools and the store. */
   close(): Promise<void>
 }
@@ -93,8 +104,12 @@ interface Shell {
   readonly clock: Clock
   readonly log: Logger
   readonly store: SessionStore
-  /** Counters and small values shared with every gateway and worker on the store (login limits). */
+  /** Counters and small values shared with every gateway and worker on the store (login limits, session ends). */
   readonly sharedState: SharedState
+  /** Session ends: tombstones (server-side), revocations (cookie storage), following the user directory. */
+  readonly ending: { readonly ends: ReturnType<typeof createSessionEnds> | undefined; readonly revocations: Revocations | undefined; readonly follow: UserFollower['follow'] }
+  /** The store's admin operations, leaving tombstones (undefined on cookie storage). */
+  readonly sessionAdmin: SessionAdmin | undefined
   readonly metrics: Metrics
   readonly storeHealth: StoreHealth
   readonly upstreams: ReturnType<typeof createUpstreamPools>
@@ -113,8 +128,16 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const log = deps.logger ?? createLogger(config.log.level)
   const tls = readTls(config)
   const store = deps.store ?? (await createSessionStore(config.session, config.secrets, clock))
-  const sharedState = deps.sharedState ?? (await createSharedState(config.session))
+  const sharedState = deps.sharedState ?? (await createSharedState(config.session, config.session.storage === 'cookie' ? config.session.revocation.storage : undefined))
   const metrics = createMetrics()
+  // Session ends: tombstones (server-side), revocations (cookie storage), the user directory.
+  const now = () => clock.now()
+  const ends = createSessionEnds(sharedState)
+  const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
+  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now)
+  const initialUsers = deps.users ?? (await createUserDirectory(config))
+  // The store-wide sweep of removed users' sessions runs where cleanup runs (one worker); every worker checks per request.
+  const follower = createUserFollower(initialUsers, deps.runCleanup === false ? undefined : sessionAdmin, now)
   let closing = false
   let current: Handlers
   // The hot path: one indirection to the current handlers, swapped whole by a reload.
@@ -128,6 +151,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     log,
     store,
     sharedState,
+    ending: { ends: store.serverSide ? ends : undefined, revocations, follow: follower.follow },
+    sessionAdmin,
     metrics,
     storeHealth: new StoreHealth(log),
     upstreams: createUpstreamPools(),
@@ -135,7 +160,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     serveAsRequest,
   }
   try {
-    current = await buildFromConfig(config, shell, deps, null)
+    current = await buildFromConfig(config, shell, { ...deps, users: initialUsers }, null)
   } catch (error) {
     if (!deps.store) await store.close()
     if (!deps.sharedState) await sharedState.close()
@@ -154,6 +179,9 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   let cleanup = startCleanupFor(config)
   const startStateCleanupFor = (c: Config) => (deps.runCleanup === false ? { stop() {} } : startStateCleanup(sharedState, c.session.cleanup_interval, clock, log))
   let stateCleanup = startStateCleanupFor(config)
+  const applyUsers = (next: UserDirectory) => follower.apply(next).catch((error: unknown) => (log.warn({ event: 'user_sweep_failed', err: (error as Error).message }, 'ending sessions of removed users failed; they end at their next request'), 0))
+  // Sessions of users removed while the gateway was down end now, in the background.
+  void applyUsers(initialUsers)
   let closed: Promise<void> | undefined
   return {
     get app() {
@@ -166,6 +194,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     store,
     metrics,
     server,
+    applyUsers,
     listen(options) {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
@@ -197,10 +226,9 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
         stateCleanup = startStateCleanupFor(next)
       }
       // ── Reload: the new user directory takes effect here. ──────────────────────────────
-      // The single place where a reload applies new users (sessions following the directory
-      // hook in here with `previous.users` → `handlers.users`); the handlers above already
-      // authenticate against `handlers.users`.
-      usersReloaded(previous.users, handlers.users)
+      // Sessions follow it from the next request on (new roles apply, removed users' sessions
+      // end); the handlers above already authenticate against `handlers.users`.
+      void applyUsers(handlers.users)
       // ────────────────────────────────────────────────────────────────────────────────────
       return { needsRestart }
     },
@@ -218,6 +246,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
         })
         await current.app.close()
         await shell.upstreams.close()
+        await revocations?.close()
         await store.close()
         await sharedState.close()
       })()
@@ -238,9 +267,6 @@ async function buildFromConfig(config: Config, shell: Shell, deps: GatewayDeps, 
   ] as const)
   return handlers
 }
-
-/** Called once per successful reload with the old and the new user directory. */
-function usersReloaded(_previous: UserDirectory, _next: UserDirectory): void {}
 
 /**
  * Everything built from one config, on the shell's long-lived parts: the guard, proxy,
@@ -265,7 +291,7 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
       })
     : UNLIMITED
   const [guard, identityTokens] = await collectProblems([
-    () => buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter }),
+    () => buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter, ending: shell.ending, sessionAdmin: shell.sessionAdmin }),
     // Without a key file the signing key is generated: a reload keeps it, so upstreams that
     // cached the JWKS keep verifying.
     () => createIdentityTokenSigner(config, clock, { generatedKey: previous?.identityTokens?.generatedKey ?? undefined }),
@@ -352,9 +378,11 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
     roles: config.admin.roles,
     identify,
     redirects,
-    sessions: store.admin,
+    sessions: shell.sessionAdmin,
+    revocations: shell.ending.revocations,
     log,
     pageHeaders: pageSecurityHeaders(frameAncestors, { scripts: true }),
+    now: () => clock.now(),
   })
 
   await app.ready()

@@ -11,8 +11,8 @@ import { createPipeline, type Pipeline } from '../pipeline/pipeline.js'
 import { createRedirectPolicy, type RedirectPolicy } from '../pipeline/redirect-policy.js'
 import { createRouter } from '../pipeline/router.js'
 import { BrowserSessions } from '../session/browser-sessions.js'
-import { SessionManager, policyFromConfig } from '../session/manager.js'
-import type { SessionStore } from '../session/store/store.js'
+import { SessionManager, policyFromConfig, type EndingDeps } from '../session/manager.js'
+import type { SessionAdmin, SessionStore } from '../session/store/store.js'
 import { audit } from '../telemetry/audit.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics } from '../telemetry/metrics.js'
@@ -38,6 +38,10 @@ export interface GuardDeps {
   readonly authenticators?: readonly Authenticator[] | undefined
   /** `auth.login_limit`, for the Basic and external Basic authenticators built here. */
   readonly loginLimiter?: LoginLimiter | undefined
+  /** Session ends: tombstones, cookie-storage revocations, following the user directory. */
+  readonly ending?: EndingDeps | undefined
+  /** The store's admin operations leaving tombstones (logout by token); default `store.admin`. */
+  readonly sessionAdmin?: SessionAdmin | undefined
 }
 
 /** Wires sessions, authenticators, logout and the pipeline from the config, with audit lines and metrics for their events. */
@@ -49,6 +53,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     clock,
     maxSessions: config.session.max_sessions,
     rememberLifespan: config.session.remember_me.enabled ? config.session.remember_me.lifespan : null,
+    ending: deps.ending,
     events: {
       evicted: (old) => (metrics.sessionEvents.inc({ event: 'evicted' }), audit(log, 'session_evicted', { user: old.user, session: old.id.slice(0, 12) }, 'oldest session evicted by max_sessions')),
       renewed: (previous, next) => (metrics.sessionEvents.inc({ event: 'renewed' }), audit(log, 'session_renewed', { user: previous.user, session: previous.id.slice(0, 12), new_session: next.id.slice(0, 12) }, 'session id renewed')),
@@ -73,7 +78,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     settings: config.session.logout,
     sessions,
     jwt: authenticators.find((a) => a.name === 'jwt'),
-    admin: store.admin,
+    admin: deps.sessionAdmin ?? store.admin,
     redirects,
     loginPath: `${config.endpoints.prefix}/login`,
     onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),

@@ -1,5 +1,6 @@
 import type { Identity } from '../identity.js'
-import type { SessionManager } from './manager.js'
+import type { EndReason } from './ends.js'
+import type { ResolveOptions, SessionManager } from './manager.js'
 import type { ClientInfo, Session } from './session.js'
 import { SessionCookie, type CookieRequest, type CookieSettings } from './session-cookie.js'
 
@@ -8,8 +9,8 @@ export type Resumed =
   | { readonly status: 'valid'; readonly session: Session; readonly setCookie: readonly string[] }
   /** No session cookie came with the request. */
   | { readonly status: 'none'; readonly setCookie: readonly string[] }
-  /** A cookie came, but its session is unknown, forged or over: the lines delete it. */
-  | { readonly status: 'ended'; readonly reason: string; readonly setCookie: readonly string[] }
+  /** A cookie came, but its session is unknown, forged or over (`reason`): the lines delete it. */
+  | { readonly status: 'ended'; readonly reason: EndReason; readonly setCookie: readonly string[] }
 
 const NONE: Resumed = { status: 'none', setCookie: [] }
 
@@ -43,8 +44,9 @@ export class BrowserSessions {
    * `rotate: false`: the answer may never reach the browser (forward-auth), so a due rolling
    * renewal is deferred to the next request that reaches the gateway; the session is only extended.
    * `request`: the request's headers (Cookie, Host); two different session cookies throw a 400.
+   * `readOnly: true`: nothing is written at all (`GET /session`).
    */
-  async resume(request: CookieRequest, options: { readonly rotate?: boolean } = {}): Promise<Resumed> {
+  async resume(request: CookieRequest, options: ResolveOptions = {}): Promise<Resumed> {
     const token = this.#cookie.read(request)
     if (token === undefined) return NONE
     const resolution = await this.#manager.resolve(token, options)
@@ -53,7 +55,8 @@ export class BrowserSessions {
       return { status: 'valid', session: resolution.session, setCookie }
     }
     // Unknown, forged or expired: drop the cookie so the browser stops sending it.
-    return { status: 'ended', reason: resolution.status === 'expired' ? resolution.reason : 'unknown', setCookie: this.#cookie.expire(request) }
+    if (resolution.status === 'none') return NONE
+    return { status: 'ended', reason: resolution.reason, setCookie: this.#cookie.expire(request) }
   }
 
   /**

@@ -24,7 +24,7 @@ export function createSessionLiveness(admin: SessionAdmin | undefined, policy: S
   const successor = async (session: Session, now: number): Promise<Session | null> => {
     let cursor: string | undefined
     for (let page = 0; page < MAX_PAGES; page++) {
-      const found = await admin!.list({ user: session.user, provider: session.provider, limit: 100, cursor })
+      const found = await admin!.list({ user: session.user, provider: session.provider, limit: 100, cursor, now })
       const next = found.sessions.find((s) => s.id !== session.id && isRenewalOf(s, session) && live(s, now))
       if (next) return next
       if (!found.nextCursor) return null

@@ -1,14 +1,40 @@
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
 import type { Identity } from '../identity.js'
+import type { EndReason, SessionEnds } from './ends.js'
 import { evaluate, initialExpiries, nextIdleExpiry, type SessionPolicy } from './policy.js'
-import type { ClientInfo, Session } from './session.js'
-import type { SessionStore } from './store/store.js'
+import type { Revocations } from './revocations.js'
+import { newLoginId, sameLoginAs, type ClientInfo, type Session } from './session.js'
+import { encodeCursor } from './store/query.js'
+import type { SessionAdmin, SessionStore } from './store/store.js'
 
 export type Resolution =
   | { readonly status: 'none' }
-  | { readonly status: 'expired'; readonly reason: string }
+  /** A cookie came, but its session is over (or never existed): why, for the 401 and `Gatehouse-Session-End`. */
+  | { readonly status: 'ended'; readonly reason: EndReason }
   | { readonly status: 'valid'; readonly session: Session; readonly token: string; readonly setToken?: string | undefined }
+
+export interface ResolveOptions {
+  /** false: a due rolling renewal is deferred (forward-auth); the session is only extended. */
+  readonly rotate?: boolean | undefined
+  /** true: nothing is written (no touch, no renewal, no re-signing): `GET /session`, which a page may poll. */
+  readonly readOnly?: boolean | undefined
+}
+
+/**
+ * Sessions that follow the user directory (see follow-users.ts): the session as it applies now
+ * (roles and e-mail from the directory), or null when its user is gone.
+ */
+export type FollowUsers = (session: Session) => Session | null
+
+/** What a session ending leaves behind, so a later replay of its cookie is told why. */
+export interface EndingDeps {
+  /** Tombstones (server-side stores). */
+  readonly ends?: SessionEnds | undefined
+  /** Revocations of cookie-storage sessions (absent for server-side stores). */
+  readonly revocations?: Revocations | undefined
+  readonly follow?: FollowUsers | undefined
+}
 
 export interface SessionEvents {
   evicted?(session: Session, by: Session): void
@@ -38,16 +64,18 @@ export class SessionManager {
   /** `session.remember_me.lifespan` when remember-me is enabled; null otherwise. */
   readonly #rememberLifespan: number | null
   readonly #events: SessionEvents
+  readonly #ending: EndingDeps
   /** Renewals in flight, by session id: parallel requests of one page share one new id. */
-  readonly #renewing = new Map<string, Promise<{ session: Session; token: string }>>()
+  readonly #renewing = new Map<string, Promise<{ session: Session; token: string } | null>>()
 
-  constructor(options: { store: SessionStore; policy: SessionPolicy; clock: Clock; maxSessions?: number | undefined; rememberLifespan?: number | null | undefined; events?: SessionEvents }) {
+  constructor(options: { store: SessionStore; policy: SessionPolicy; clock: Clock; maxSessions?: number | undefined; rememberLifespan?: number | null | undefined; events?: SessionEvents; ending?: EndingDeps }) {
     this.store = options.store
     this.policy = options.policy
     this.#clock = options.clock
     this.#maxSessions = options.maxSessions
     this.#rememberLifespan = options.rememberLifespan ?? null
     this.#events = options.events ?? {}
+    this.#ending = options.ending ?? {}
   }
 
   /**
@@ -56,21 +84,35 @@ export class SessionManager {
    * browser): a due rolling renewal is deferred — the session is extended server side as on a
    * touch, and the id is replaced on the next request that reaches the gateway itself.
    */
-  async resolve(token: string | undefined, options: { readonly rotate?: boolean } = {}): Promise<Resolution> {
+  async resolve(token: string | undefined, options: ResolveOptions = {}): Promise<Resolution> {
     if (!token) return { status: 'none' }
     const loaded = await this.store.load(token)
-    if (!loaded) return { status: 'none' }
-    const { session } = loaded
     const now = this.#clock.now()
-    const verdict = evaluate(session, now, this.policy)
+    if (!loaded) return { status: 'ended', reason: await this.#whyGone(token, now) }
+    const verdict = evaluate(loaded.session, now, this.policy)
     if (!verdict.valid) {
-      if (verdict.reason !== 'replaced') this.#events.expired?.(session, verdict.reason)
-      await this.store.destroy(token, session)
-      return { status: 'expired', reason: verdict.reason }
+      if (verdict.reason !== 'replaced') this.#events.expired?.(loaded.session, verdict.reason)
+      await this.store.destroy(token, loaded.session)
+      return { status: 'ended', reason: 'session_expired' }
     }
+    // Cookie storage: the session lives in the cookie, so a revocation is looked up (cached, see revocations.ts).
+    if (this.#ending.revocations && (await this.#ending.revocations.isRevoked(loaded.session, now))) {
+      await this.store.destroy(token, loaded.session)
+      return { status: 'ended', reason: 'session_revoked' }
+    }
+    const session = this.#ending.follow ? this.#ending.follow(loaded.session) : loaded.session
+    if (!session) {
+      // Its user was removed from the directory.
+      await this.#endLogin(token, loaded.session, now)
+      return { status: 'ended', reason: 'session_revoked' }
+    }
+    if (options.readOnly) return { status: 'valid', session, token }
     if (verdict.rotate && options.rotate !== false) {
       const rotated = await this.#renew(token, session, now)
-      return { status: 'valid', session: { ...rotated.session }, token: rotated.token, setToken: rotated.token }
+      if (rotated) return { status: 'valid', session: { ...rotated.session }, token: rotated.token, setToken: rotated.token }
+      // Ended (logout racing this renewal) or renewed by another process meanwhile.
+      if (!(await this.store.load(token))) return { status: 'ended', reason: await this.#whyGone(token, now) }
+      return { status: 'valid', session, token }
     }
     // A deferred renewal still extends the idle expiry, at most once per touch interval.
     if (verdict.touch || loaded.reissue) {
@@ -82,7 +124,14 @@ export class SessionManager {
     return { status: 'valid', session, token }
   }
 
-  #renew(token: string, session: Session, now: number): Promise<{ session: Session; token: string }> {
+  /** Why a cookie finds no record: a tombstone, else expired if the gateway issued it (cleanup or a TTL removed it), else unknown. */
+  async #whyGone(token: string, now: number): Promise<EndReason> {
+    const id = this.store.recordId(token)
+    if (id === null) return 'unknown_session'
+    return (await this.#ending.ends?.recorded(id, now)) ?? 'session_expired'
+  }
+
+  #renew(token: string, session: Session, now: number): Promise<{ session: Session; token: string } | null> {
     const inFlight = this.#renewing.get(session.id)
     if (inFlight) return inFlight
     const next: Omit<Session, 'id'> = {
@@ -94,7 +143,7 @@ export class SessionManager {
     const renewal = this.store
       .rotate(token, session, next, now + this.policy.rotationGrace)
       .then((rotated) => {
-        this.#events.renewed?.(session, rotated.session)
+        if (rotated) this.#events.renewed?.(session, rotated.session)
         return rotated
       })
       .finally(() => this.#renewing.delete(session.id))
@@ -122,20 +171,37 @@ export class SessionManager {
         client: { ip: client.ip, userAgent: client.userAgent?.slice(0, 512) },
         data: identity.data,
         ...(options.remember && this.#rememberLifespan !== null ? { remember: true } : {}),
+        login: newLoginId(),
       },
       { maxSessions: this.#maxSessions, now },
     )
     for (const old of created.evicted) this.#events.evicted?.(old, created.session)
+    if (created.evicted.length > 0) await this.#ending.ends?.record(created.evicted, 'session_evicted', now)
     return { session: created.session, token: created.token }
   }
 
-  /** Destroys the session behind a cookie, if any. Returns the ended session. */
+  /** Ends the login behind a cookie, if any (logout): see #endLogin. Returns the ended session. */
   async end(token: string | undefined): Promise<Session | null> {
     if (!token) return null
     const loaded = await this.store.load(token)
     if (!loaded) return null
-    await this.store.destroy(token, loaded.session)
+    await this.#endLogin(token, loaded.session, this.#clock.now())
     return loaded.session
+  }
+
+  /**
+   * Ends a login for good: the session, the other id of its rotation pair (the id it replaced,
+   * still in its grace, or its successor), tombstones saying `session_revoked`, and on cookie
+   * storage a revocation of every cookie of that login. A renewal racing this cannot leave a
+   * successor behind: the store refuses to replace a removed record.
+   */
+  async #endLogin(token: string, session: Session, now: number): Promise<void> {
+    await this.store.destroy(token, session)
+    const admin = this.store.admin
+    const pair = admin ? await sameLogin(admin, session, now) : []
+    if (pair.length > 0) await admin!.remove(pair.map((s) => s.id))
+    await this.#ending.ends?.record([session, ...pair], 'session_revoked', now)
+    await this.#ending.revocations?.revokeLogins([session], now)
   }
 
   /**
@@ -151,6 +217,17 @@ export class SessionManager {
     const until = session.lifespanExpiresAt === null ? remembered : Math.min(session.lifespanExpiresAt, remembered)
     return until - this.#clock.now()
   }
+}
+
+/**
+ * The other records of the login behind `session`: rolling renewal copies user, provider and
+ * creation time to the new id, so they are the user's sessions created at that same instant.
+ */
+export async function sameLogin(admin: SessionAdmin, session: Session, now: number): Promise<Session[]> {
+  // Listing is ordered by (createdAt, id): start just before this creation time.
+  const cursor = encodeCursor({ createdAt: Math.max(0, session.createdAt - 1), id: 'f'.repeat(64) })
+  const page = await admin.list({ user: session.user, provider: session.provider, limit: 20, cursor, now })
+  return page.sessions.filter((s) => s.createdAt === session.createdAt && s.id !== session.id && sameLoginAs(s, session))
 }
 
 function withoutId(session: Session): Omit<Session, 'id'> {

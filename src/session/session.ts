@@ -19,6 +19,11 @@ export interface Session {
   /** Set on an id replaced by renewal: it keeps working until then, for requests in flight. */
   graceUntil?: number | undefined
   readonly client: { readonly ip?: string | undefined; readonly userAgent?: string | undefined }
+  /**
+   * Random, set at login and kept by every renewal: which records belong to one login (the
+   * rotation pair that logout ends together). Absent on records written before this field.
+   */
+  readonly login?: string | undefined
   readonly data?: Readonly<Record<string, unknown>> | undefined
   /** "Remember me" at sign-in (with `session.remember_me` enabled): the cookie persists (Max-Age) instead of ending with the browser. */
   readonly remember?: boolean | undefined
@@ -27,6 +32,17 @@ export interface Session {
 /** 256 random bits, base64url: the secret that goes into the cookie and nowhere else. */
 export function newSessionId(): string {
   return randomBytes(32).toString('base64url')
+}
+
+/** A new login's `login` handle (not a secret: it opens nothing). */
+export function newLoginId(): string {
+  return randomBytes(12).toString('base64url')
+}
+
+/** Whether two records are the same login (the same `login`; for older records, the same user, provider, creation time and client). */
+export function sameLoginAs(a: Session, b: Session): boolean {
+  if (a.login !== undefined || b.login !== undefined) return a.login === b.login
+  return a.user === b.user && a.createdAt === b.createdAt && a.provider.type === b.provider.type && a.provider.name === b.provider.name && a.client.ip === b.client.ip && a.client.userAgent === b.client.userAgent
 }
 
 /** The store key for a session id; stores never see the id itself. */

@@ -63,9 +63,10 @@ for (const proxy of proxies) {
           await page.goto(app)
           await signedInAsAlice(page, `check ${i + 1}`)
         }
-        // A request that reaches the gateway itself renews the id, through the proxy's normal pass-through.
+        // A request that reaches the gateway itself renews the id, through the proxy's normal pass-through
+        // (the admin API: alice is an admin; GET /session is read-only and renews nothing).
         const before = (await page.context().cookies()).find((c) => c.name === 'gatehouse_session')?.value
-        await page.goto(`${front.url}/_gatehouse/session`)
+        await page.goto(`${front.url}/_gatehouse/admin/sessions`)
         const after = (await page.context().cookies()).find((c) => c.name === 'gatehouse_session')?.value
         assert.ok(before && after && before !== after, 'renewed on the gateway\'s own endpoint')
         for (let i = 0; i < 3; i++) {

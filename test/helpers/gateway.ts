@@ -49,7 +49,8 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
       users: await testUsers(),
       log: { level: 'info' },
       ...overrides,
-      session: withStateFile({ storage: 'memory', ...((overrides.session as object) ?? {}) }),
+      // Cookie storage keeps its revocations in memory here unless a test says otherwise (not ./gatehouse-sessions.db).
+      session: withStateFile({ storage: 'memory', revocation: { storage: 'memory' }, ...((overrides.session as object) ?? {}) }),
     },
     {},
   )

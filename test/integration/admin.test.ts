@@ -124,15 +124,18 @@ for (const storage of storages) {
 }
 
 describe('session management API on cookie storage', () => {
-  test('says clearly that listing and revocation are impossible (501), not an empty list', async () => {
+  test('says clearly that listing and revoking one are impossible (501), not an empty list; _invalidate revokes', async () => {
     const gw = await startTestGateway({ admin: { token: TOKEN }, session: { storage: 'cookie' } })
     try {
       const response = await admin(gw, '/sessions')
       assert.equal(response.status, 501)
       const body = (await response.json()) as { code: string; reason: string; message: string }
       assert.equal(body.code, 'ERR_STORAGE_NOT_LISTABLE')
-      assert.match(body.message, /cannot be listed or revoked/)
-      assert.equal((await admin(gw, '/sessions/_invalidate', { method: 'POST', body: '{"match":"all"}' })).status, 501)
+      assert.match(body.message, /cannot be listed or revoked one by one/)
+      assert.equal((await admin(gw, `/sessions/${'a'.repeat(64)}`, { method: 'DELETE' })).status, 501)
+      const invalidated = await admin(gw, '/sessions/_invalidate', { method: 'POST', body: '{"match":"all"}' })
+      assert.equal(invalidated.status, 200)
+      assert.equal(((await invalidated.json()) as { total: unknown }).total, null, 'how many cookies exist is unknown')
     } finally {
       await gw.close()
     }

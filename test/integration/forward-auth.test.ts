@@ -70,7 +70,11 @@ describe('forward-auth behind nginx and Caddy (original request, renewal, truste
     }
     // 12 s of checks, past the 10 s idle timeout and 6 rolling timeouts: the same cookie still works.
     // A request that reaches the gateway itself renews the id; the old one works for the grace period.
-    const own = await raw(gw.url, '/_gatehouse/session', { headers: { cookie } })
+    // (Not GET /session: it is read-only.)
+    const readOnly = await raw(gw.url, '/_gatehouse/session', { headers: { cookie } })
+    assert.equal(readOnly.status, 200)
+    assert.equal(pairOf(readOnly.setCookie), undefined)
+    const own = await raw(gw.url, '/app', { headers: { cookie } })
     assert.equal(own.status, 200)
     const renewed = pairOf(own.setCookie)
     assert.ok(renewed && renewed !== cookie, 'renewed on the gateway\'s own endpoint')

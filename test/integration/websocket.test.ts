@@ -153,9 +153,11 @@ describe('WebSockets through the built-in proxy', () => {
     const before = upstream.upgrades.length
     const unauthenticated = await connect(wsUrl(gw.url, '/live/ws'), { accept: 'text/html' }).then(() => null, (e: { status: number; body: string }) => e)
     assert.equal(unauthenticated?.status, 401, 'no login redirect: a WebSocket cannot follow one')
-    const forged = await connect(wsUrl(gw.url, '/live/ws'), { cookie: 'gatehouse_session=forged' }).then(() => null, (e: { status: number; body: string }) => e)
+    const forged = await connect(wsUrl(gw.url, '/live/ws'), { cookie: 'gatehouse_session=forged' }).then(() => null, (e: { status: number; body: string; headers: Record<string, string> }) => e)
     assert.equal(forged?.status, 401)
     assert.equal(JSON.parse(forged!.body).code, 'ERR_UNAUTHENTICATED')
+    assert.equal(JSON.parse(forged!.body).reason, 'unknown_session')
+    assert.equal(forged!.headers['gatehouse-session-end'], 'unknown_session', 'why the session ended, on the refused upgrade too')
     const { cookie } = await login(gw.url, BOB.username, BOB.password)
     const forbidden = await connect(wsUrl(gw.url, '/ops/ws'), { cookie: cookie! }).then(() => null, (e: { status: number; body: string }) => e)
     assert.equal(forbidden?.status, 403)

@@ -47,8 +47,11 @@ export function createMemoryStore(): RecordStore {
       if (records.has(session.id)) put(session)
     },
     async replace(previous, next) {
-      if (records.has(previous.id)) put(previous)
+      const current = records.get(previous.id)
+      if (!current || current.graceUntil !== undefined) return false
+      put(previous)
       put(next)
+      return true
     },
     async remove(ids) {
       return ids.filter(drop).length
@@ -56,7 +59,7 @@ export function createMemoryStore(): RecordStore {
     async list(query) {
       const after = decodeCursor(query.cursor)
       const candidates = (query.user !== undefined ? userSessions(query.user) : [...records.values()])
-        .filter((session) => matchesFilter(session, query) && isAfter(session, after))
+        .filter((session) => matchesFilter(session, query) && isAfter(session, after) && !isExpired(session, query.now))
         .sort(compareSessions)
       const page = candidates.slice(0, query.limit).map((session) => structuredClone(session))
       const last = page.at(-1)

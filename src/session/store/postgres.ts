@@ -191,8 +191,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       }),
     replace: (previous, next) =>
       transaction(async (client) => {
-        if ((await client.query(UPDATE, row(previous))).rowCount) await notify(client, [previous.id])
+        if (!(await client.query(`${UPDATE} AND NOT replaced`, row(previous))).rowCount) return false
+        await notify(client, [previous.id])
         await client.query(INSERT, row(next))
+        return true
       }),
     remove: (ids) =>
       ids.length === 0
@@ -207,6 +209,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         const values: unknown[] = []
         const clauses = where(query, values)
         const after = decodeCursor(query.cursor)
+        clauses.push(`(expires_at IS NULL OR expires_at > $${values.push(query.now)})`)
         // Byte order for ids, as in every other store, whatever the database's default collation.
         if (after) clauses.push(`(created_at, id COLLATE "C") > ($${values.push(after.createdAt)}, $${values.push(after.id)})`)
         const sql = `SELECT record FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_at, id COLLATE "C" LIMIT $${values.push(query.limit + 1)}`

@@ -59,18 +59,19 @@ const INSERT = `${LUA_HELPERS}
 local id, user, json, createdAt, ttl, expiresAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local max, now = tonumber(ARGV[7]), tonumber(ARGV[8])
 local evicted = {}
-if max > 0 then
-  local live = {}
-  for _, sid in ipairs(redis.call('ZRANGE', prefix .. 'u:' .. user, 0, -1)) do
-    local raw = redis.call('GET', prefix .. 's:' .. sid)
-    local expiry = tonumber(redis.call('ZSCORE', prefix .. 'exp', sid))
-    if not raw or (expiry and expiry <= now) then
-      drop(sid)
-    else
-      local record = cjson.decode(raw)
-      if record.graceUntil == nil or record.graceUntil == cjson.null then table.insert(live, raw) end
-    end
+-- Every login prunes the user's index entries whose key Redis expired (with or without max_sessions).
+local live = {}
+for _, sid in ipairs(redis.call('ZRANGE', prefix .. 'u:' .. user, 0, -1)) do
+  local raw = redis.call('GET', prefix .. 's:' .. sid)
+  local expiry = tonumber(redis.call('ZSCORE', prefix .. 'exp', sid))
+  if not raw or (expiry and expiry <= now) then
+    drop(sid)
+  elseif max > 0 then
+    local record = cjson.decode(raw)
+    if record.graceUntil == nil or record.graceUntil == cjson.null then table.insert(live, raw) end
   end
+end
+if max > 0 then
   local ids = {}
   for i = 1, #live - max + 1 do
     local record = cjson.decode(live[i])
@@ -93,11 +94,14 @@ return 1
 `
 
 // ARGV: previous (id, user, json, createdAt, ttl, expiresAt), then next (the same six).
+// Only while previous exists and is not replaced yet: a logout racing the renewal wins.
 const REPLACE = `${LUA_HELPERS}
-if redis.call('EXISTS', prefix .. 's:' .. ARGV[1]) == 1 then
-  put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-  notify({ ARGV[1] })
-end
+local raw = redis.call('GET', prefix .. 's:' .. ARGV[1])
+if not raw then return 0 end
+local current = cjson.decode(raw)
+if current.graceUntil ~= nil and current.graceUntil ~= cjson.null then return 0 end
+put(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+notify({ ARGV[1] })
 put(ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
 return 1
 `
@@ -266,7 +270,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
    * filter. Each batch restarts from the last position seen (keyset, not offset), so concurrent
    * removals cannot make it skip entries; ties on createdAt are ordered by id, as in ZSETs.
    */
-  async function* scan(filter: SessionFilter, cursor?: string) {
+  async function* scan(filter: SessionFilter, cursor?: string, now?: number) {
     let after = decodeCursor(cursor)
     const index = filter.user !== undefined ? `${prefix}u:${filter.user}` : `${prefix}all`
     for (let ties = 0; ; ) {
@@ -283,7 +287,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
       const raws = await client.mget(...fresh.map((entry) => `${prefix}s:${entry.id}`))
       for (const raw of raws) {
         const session = parse(raw)
-        if (session && matchesFilter(session, filter)) yield session
+        if (!session || !matchesFilter(session, filter)) continue
+        // Redis drops keys on its own clock; the listing judges expiry on the gateway's.
+        const expiry = now === undefined ? null : storeExpiry(session)
+        if (expiry === null || expiry > now!) yield session
       }
       const last = fresh.at(-1)!
       ties = last.createdAt === after?.createdAt ? ties + fresh.length : fresh.filter((entry) => entry.createdAt === last.createdAt).length
@@ -308,10 +315,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
       call(async () => {
         await scripts.ghUpdate(route, instance, ...fields(session))
       }),
-    replace: (previous, next) =>
-      call(async () => {
-        await scripts.ghReplace(route, instance, ...fields(previous), ...fields(next))
-      }),
+    replace: (previous, next) => call(async () => (await scripts.ghReplace(route, instance, ...fields(previous), ...fields(next))) === 1),
     remove: (ids) =>
       call(async () => {
         if (ids.length === 0) return 0
@@ -320,7 +324,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Reco
     list: (query) =>
       call(async () => {
         const sessions: Session[] = []
-        for await (const session of scan(query, query.cursor)) {
+        for await (const session of scan(query, query.cursor, query.now)) {
           sessions.push(session)
           if (sessions.length > query.limit) break
         }

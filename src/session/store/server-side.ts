@@ -108,15 +108,21 @@ export function createServerSideStore(records: RecordStore, macKeys: readonly Bu
       return verified?.reissue ? sign(verified.value, macKeys) : null
     },
 
-    rotate(_token, previous, next, graceUntil) {
-      return issue(next, async (session) => {
-        const replaced = { ...previous, graceUntil }
-        const generation = cache.generation
-        await records.replace(replaced, session)
-        cache.set(replaced, generation)
-        return []
-      })
+    async rotate(_token, previous, next, graceUntil) {
+      const sessionId = newSessionId()
+      const session: Session = { ...next, id: hashSessionId(sessionId) }
+      const replaced = { ...previous, graceUntil }
+      const generation = cache.generation
+      if (!(await records.replace(replaced, session))) {
+        // Removed or renewed meanwhile (by another process): whatever is cached is stale.
+        cache.evict([previous.id])
+        return null
+      }
+      cache.set(replaced, generation)
+      return { token: sign(sessionId, macKeys), session, evicted: [] }
     },
+
+    recordId: (token) => verify(token)?.id ?? null,
 
     async destroy(token, session) {
       verifiedTokens.delete(token)

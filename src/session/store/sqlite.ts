@@ -155,6 +155,7 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
        VALUES (@k, @id, @user, @providerType, @providerName, @createdAt, @expiresAt, @replaced, @record)`,
     ),
     update: db.prepare(`UPDATE gatehouse_sessions SET expires_at = @expiresAt, replaced = @replaced, record = @record WHERE ${WINDOW}`),
+    markReplaced: db.prepare(`UPDATE gatehouse_sessions SET expires_at = @expiresAt, replaced = @replaced, record = @record WHERE ${WINDOW} AND replaced = 0`),
     liveOfUser: db.prepare<[string, number], Row>(
       'SELECT id, record FROM gatehouse_sessions WHERE user = ? AND replaced = 0 AND (expires_at IS NULL OR expires_at > ?)',
     ),
@@ -284,9 +285,12 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
   const update = db.transaction((session: Session) => {
     if (updateRecord(session)) logInvalidation([session.id])
   })
-  const replace = db.transaction((previous: Session, next: Session) => {
-    if (updateRecord(previous)) logInvalidation([previous.id])
+  const replace = db.transaction((previous: Session, next: Session): boolean => {
+    const key = idKey(previous.id)
+    if (key === null || statements.markReplaced.run({ ...params(previous, key.k), id: key.id }).changes === 0) return false
+    logInvalidation([previous.id])
     insertRecord(next)
+    return true
   })
   const removeIdsAtomically = db.transaction(removeIds)
   const removeMatching = db.transaction((sql: string, values: Record<string, string | number | Buffer>) => {
@@ -354,6 +358,8 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
         const { clauses, values } = where(query)
         const after = decodeCursor(query.cursor)
         // A BLOB compares bytewise: the same order as the ids' lowercase hex.
+        clauses.push('(expires_at IS NULL OR expires_at > @now)')
+        values.now = query.now
         if (after) (clauses.push('(created_at > @afterCreated OR (created_at = @afterCreated AND id > @afterId))'), Object.assign(values, { afterCreated: after.createdAt, afterId: Buffer.from(after.id, 'hex') }))
         const sql = `SELECT id, record FROM gatehouse_sessions ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT @limit`
         const rows = db.prepare<[Record<string, string | number | Buffer>], Row>(sql).all({ ...values, limit: query.limit + 1 })

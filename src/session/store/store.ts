@@ -10,6 +10,8 @@ export interface SessionFilter {
 
 export interface SessionQuery extends SessionFilter {
   readonly limit: number
+  /** Records past their store expiry at this time (idle, lifespan, a renewed id's grace) are not listed. */
+  readonly now: number
   /** Opaque, from the previous page's `nextCursor`. */
   readonly cursor?: string | undefined
 }
@@ -42,9 +44,17 @@ export interface SessionStore {
   create(session: Omit<Session, 'id'>, options: { maxSessions?: number | undefined; now: number }): Promise<CreateResult>
   /** Writes back last-seen / idle expiry; returns a new token when the cookie must change. */
   touch(token: string, session: Session): Promise<string | null>
-  /** Issues a new id for the same login; the old token keeps working until `graceUntil`. */
-  rotate(token: string, session: Session, next: Omit<Session, 'id'>, graceUntil: number): Promise<CreateResult>
+  /**
+   * Issues a new id for the same login; the old token keeps working until `graceUntil`. Null when
+   * the record was removed or already replaced meanwhile (a logout racing the renewal): nothing written.
+   */
+  rotate(token: string, session: Session, next: Omit<Session, 'id'>, graceUntil: number): Promise<CreateResult | null>
   destroy(token: string, session: Session): Promise<void>
+  /**
+   * The record id behind a token whose signature verifies (it was issued with one of `secrets`),
+   * without any store access; null for a forged or garbled one, and on cookie storage.
+   */
+  recordId(token: string): string | null
   /** Admin operations; absent on cookie storage. */
   readonly admin?: SessionAdmin | undefined
   ping(): Promise<void>
@@ -78,8 +88,12 @@ export interface RecordStore extends SessionAdmin {
   insert(session: Session, maxSessions: number | undefined, now: number): Promise<Session[]>
   /** Overwrites the mutable fields: lastSeen, idleExpiresAt, graceUntil. */
   update(session: Session): Promise<void>
-  /** Marks `previous` as replaced (its graceUntil set) and inserts `next`, atomically. */
-  replace(previous: Session, next: Session): Promise<void>
+  /**
+   * Marks `previous` as replaced (its graceUntil set) and inserts `next`, atomically — only while
+   * `previous` exists and is not replaced yet; false (nothing written) otherwise, so a logout or
+   * revocation racing a renewal cannot leave a successor alive.
+   */
+  replace(previous: Session, next: Session): Promise<boolean>
   /**
    * Optional: backends shared by several gateway processes call `listener` when another
    * process changed or removed records, so read caches drop them at once.

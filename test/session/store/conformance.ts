@@ -9,6 +9,8 @@ const DAY = 24 * HOUR
 // Real time: Redis turns expiries into TTLs against its own clock, so records must live in the present.
 const T0 = Date.now() - 1000 * HOUR
 let counter = 0
+/** The suite's present: every record below lives (or expired) relative to it. */
+const NOW = T0 + 1000 * HOUR
 
 /** A record with a unique id; times relative to T0 unless given. */
 export function record(overrides: Partial<Session> & { user?: string } = {}): Session {
@@ -37,11 +39,11 @@ export interface ConformanceOptions {
 }
 
 /** Every page of a listing, following `nextCursor`; fails on a runaway cursor. */
-async function listAll(store: RecordStore, query: Omit<SessionQuery, 'cursor'>): Promise<Session[]> {
+async function listAll(store: RecordStore, query: Omit<SessionQuery, 'cursor' | 'now'> & { now?: number }): Promise<Session[]> {
   const seen: Session[] = []
   let cursor: string | undefined
   for (let pages = 0; pages < 1000; pages++) {
-    const page = await store.list({ ...query, cursor })
+    const page = await store.list({ ...query, now: query.now ?? NOW, cursor })
     assert.ok(page.sessions.length <= query.limit, 'a page never exceeds the limit')
     seen.push(...page.sessions)
     if (!page.nextCursor) return seen
@@ -72,7 +74,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
       await peer?.close()
       await store?.close()
     })
-    const now = T0 + 1000 * HOUR
+    const now = NOW
     const it = (title: string, fn: () => Promise<void>) => test(title, { skip }, fn)
 
     it('inserted sessions are found by id with every field intact', async () => {
@@ -123,6 +125,47 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
       assert.equal((await store.getRecord(old.id, now))?.graceUntil, now + 10_000)
       assert.equal(await store.getRecord(old.id, now + 10_000), null, 'gone once the grace period is over')
       assert.ok(await store.getRecord(next.id, now))
+    })
+
+    it('replace writes nothing when the previous record was removed or already replaced (a logout racing a renewal)', async () => {
+      const user = `u-${counter}`
+      const gone = record({ user })
+      await store.insert(gone, undefined, now)
+      await store.remove([gone.id])
+      const orphan = record({ user })
+      assert.equal(await store.replace({ ...gone, graceUntil: now + 10_000 }, orphan), false)
+      assert.equal(await store.get(orphan.id), null, 'no successor for a removed session')
+      assert.equal(await store.get(gone.id), null, 'nor is the removed one brought back')
+      const old = record({ user })
+      await store.insert(old, undefined, now)
+      const first = record({ user })
+      assert.equal(await store.replace({ ...old, graceUntil: now + 10_000 }, first), true)
+      const second = record({ user })
+      assert.equal(await store.replace({ ...old, graceUntil: now + 20_000 }, second), false, 'a second renewal of the same id (another process) is refused')
+      assert.equal(await store.get(second.id), null)
+      assert.equal((await store.get(old.id))?.graceUntil, now + 10_000)
+      assert.deepEqual(ids(await listAll(store, { user, limit: 10 })), sorted([old, first]))
+    })
+
+    it('the listing hides records past their store expiry (idle, lifespan, a renewed id after its grace)', async () => {
+      const user = `u-${counter}`
+      // The live ones first: a login prunes its user's expired index entries (Redis), and these must stay stored.
+      const inGrace = record({ user, graceUntil: now + 5_000 })
+      const live = record({ user })
+      const forever = record({ user, idleExpiresAt: null, lifespanExpiresAt: null })
+      const idle = record({ user, idleExpiresAt: now - 1 })
+      const lifespan = record({ user: `${user}-l`, lifespanExpiresAt: now })
+      const graceOver = record({ user: `${user}-g`, graceUntil: now - 1 })
+      for (const s of [inGrace, live, forever, idle, lifespan, graceOver]) await store.insert(s, undefined, now)
+      assert.deepEqual(ids(await listAll(store, { user, limit: 2 })), sorted([inGrace, live, forever]), 'only live records, on every page')
+      assert.deepEqual(ids(await listAll(store, { user, limit: 10, now: now - 2 })), sorted([inGrace, live, forever, idle]), 'judged at the given time')
+      for (const gone of [lifespan, graceOver]) {
+        assert.deepEqual(await listAll(store, { user: gone.user, limit: 10 }), [])
+        assert.deepEqual(ids(await listAll(store, { user: gone.user, limit: 10, now: now - 2 })), [gone.id])
+      }
+      const everyone = ids(await listAll(store, { limit: 1000 }))
+      assert.ok(!everyone.includes(idle.id) && !everyone.includes(lifespan.id) && !everyone.includes(graceOver.id) && everyone.includes(live.id), 'also across users')
+      assert.equal(await store.removeMatching({ user }), 4, 'removal still reaches the hidden ones')
     })
 
     it('a replaced session no longer counts toward max_sessions and is not the one evicted', async () => {
@@ -261,8 +304,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Recor
 
     it('removeExpired deletes expired records in bounded batches and keeps live ones', async () => {
       const user = `u-${counter}`
-      const expired = Array.from({ length: 5 }, (_, i) => record({ user, idleExpiresAt: now - 10 - i }))
-      const graceOver = record({ user, graceUntil: now - 1 })
+      // Each expired one under its own user: a login prunes its user's expired entries (Redis) before cleanup would.
+      const expired = Array.from({ length: 5 }, (_, i) => record({ user: `${user}-x${i}`, idleExpiresAt: now - 10 - i }))
+      const graceOver = record({ user: `${user}-g`, graceUntil: now - 1 })
       const live = record({ user })
       for (const s of [...expired, graceOver, live]) await store.insert(s, undefined, now)
       let total = 0

@@ -77,6 +77,20 @@ describe('redis store: TTLs and index pruning', async () => {
     assert.equal(await redis.hget(key('owner'), b.id), null)
   })
 
+  test('the next login prunes the user\'s expired index entries also without max_sessions (as the README says)', { skip }, async () => {
+    const gone = fresh({ user: 'prune-c', idleExpiresAt: Date.now() + 200 })
+    const kept = fresh({ user: 'prune-c', idleExpiresAt: Date.now() + 3600_000 })
+    for (const s of [gone, kept]) await store.insert(s, undefined, Date.now())
+    for (let i = 0; i < 50 && (await redis.exists(key(`s:${gone.id}`))) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(await redis.exists(key(`s:${gone.id}`)), 0, 'Redis expired the key')
+    const next = fresh({ user: 'prune-c' })
+    await store.insert(next, undefined, Date.now())
+    assert.equal(await redis.zscore(key('u:prune-c'), gone.id), null, 'pruned from the user index')
+    assert.equal(await redis.zscore(key('all'), gone.id), null)
+    assert.equal(await redis.hget(key('owner'), gone.id), null)
+    assert.deepEqual((await redis.zrange(key('u:prune-c'), 0, -1)).sort(), [kept.id, next.id].sort(), 'live entries stay')
+  })
+
   test('a gateway that started while Redis was away still hears other gateways\' invalidations once it is back', { skip }, async () => {
     const server = new URL(REDIS_URL)
     const link = await tcpCut({ host: server.hostname, port: Number(server.port || 6379) })

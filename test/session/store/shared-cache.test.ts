@@ -91,7 +91,7 @@ export function runSharedCacheCases(name: string, open: () => Promise<RecordStor
         await goneOn(b, first.token)
         // Parallel logins through both processes: exactly max_sessions left.
         await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).create(fields(user, Date.now() + i), { maxSessions: 2, now: Date.now() })))
-        const live = (await a.admin!.list({ user, limit: 100 })).sessions.filter((s) => s.graceUntil === undefined)
+        const live = (await a.admin!.list({ user, limit: 100, now: Date.now() })).sessions.filter((s) => s.graceUntil === undefined)
         assert.equal(live.length, 2)
       } finally {
         await close()

@@ -1,0 +1,48 @@
+import type { SessionEnds } from './ends.js'
+import { sameLogin } from './manager.js'
+import type { Session } from './session.js'
+import type { SessionAdmin } from './store/store.js'
+
+const BATCH = 500
+
+/**
+ * The admin operations (API, CLI, logout by token, removed users) on a server-side store, leaving
+ * a `session_revoked` tombstone for each live session they end, written before the record goes so
+ * a replay of its cookie is never told "expired" in between. One session ends with the other id
+ * of its rotation pair.
+ */
+export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: () => number): SessionAdmin {
+  const end = async (sessions: readonly Session[], at: number): Promise<number> => {
+    if (sessions.length === 0) return 0
+    await ends.record(sessions, 'session_revoked', at)
+    return admin.remove(sessions.map((s) => s.id))
+  }
+  return {
+    ...admin,
+    list: (query) => admin.list(query),
+    get: (id) => admin.get(id),
+    removeExpired: (at, batchSize) => admin.removeExpired(at, batchSize),
+    async remove(ids) {
+      const at = now()
+      const found = (await Promise.all(ids.map((id) => admin.get(id)))).filter((s): s is Session => s !== null)
+      await ends.record(found, 'session_revoked', at)
+      const total = await admin.remove(ids)
+      for (const session of found) await end(await sameLogin(admin, session, at), at)
+      return total
+    },
+    async removeMatching(filter) {
+      const at = now()
+      let total = 0
+      // Live ones page by page with their tombstones (keyset pages are not thrown off by removals),
+      // then whatever is left (expired records need no tombstone).
+      for (;;) {
+        const page = await admin.list({ ...filter, limit: BATCH, now: at })
+        const removed = await end(page.sessions, at)
+        total += removed
+        // Each page is the first one left; stop when it was the last, or nothing could be removed.
+        if (!page.nextCursor || removed === 0) break
+      }
+      return total + (await admin.removeMatching(filter))
+    },
+  }
+}
