@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
+import { createOidc } from '../auth/oidc/index.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -20,6 +21,7 @@ import { startCleanup } from '../session/cleanup.js'
 import { createSessionLiveness } from '../session/liveness.js'
 import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
+import { createSharedState } from '../state/index.js'
 import type { SessionStore } from '../session/store/store.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics, type Metrics } from '../telemetry/metrics.js'
@@ -30,6 +32,7 @@ import { buildGuard } from './guard.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
 import { registerLogoutRoutes } from './routes/logout.js'
+import { registerOidcRoutes } from './routes/oidc.js'
 import { registerSessionRoutes } from './routes/session.js'
 
 const KEEP_ALIVE_TIMEOUT_MS = 75_000
@@ -72,7 +75,12 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const metrics = createMetrics()
   const storeHealth = new StoreHealth(log)
   const prefix = config.endpoints.prefix
-  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators })
+  // OIDC (auth.oidc): tokens and replay checks in the shared state beside the sessions.
+  const oidcState = config.auth.oidc.length > 0 ? await createSharedState(config.session) : null
+  const oidc = oidcState ? await createOidc(config, { state: oidcState, admin: store.admin, clock, log }) : null
+  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, oidc })
+  // Signed-out browsers go to the login page when it has something to offer: the form or a provider.
+  const hasLoginPage = config.auth.form.enabled || config.auth.oidc.length > 0
 
   const identityTokens = await createIdentityTokenSigner(config, clock)
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
@@ -90,7 +98,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     rewriter,
     upstreams,
     identityTokens,
-    loginPath: config.auth.form.enabled ? loginPath : null,
+    loginPath: hasLoginPage ? loginPath : null,
     basicChallenge,
     frameAncestors: config.endpoints.frame_ancestors_on_proxied ? frameAncestors : undefined,
     logoutPostArg: config.session.logout.post_arg,
@@ -109,7 +117,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     storeHealth,
     log,
     trusted,
-    loginUrl: config.auth.form.enabled ? (config.public_url ? new URL(loginPath, config.public_url).href : loginPath) : null,
+    loginUrl: hasLoginPage ? (config.public_url ? new URL(loginPath, config.public_url).href : loginPath) : null,
     withoutQueryCredentials: consumed.withoutQueryCredentials,
     signInQueryParams: (config.auth.jwt?.sources ?? []).flatMap((source) => (source.startsWith('query:') ? [source.slice(6)] : [])),
   })
@@ -163,14 +171,16 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       return server
     },
   })
-  installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: config.auth.form.enabled ? loginPath : null })
+  installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: hasLoginPage ? loginPath : null })
   app.addHook('onResponse', async (request, reply) => {
     requestLog('gateway', request.method, pathOf(request.url), reply.statusCode, reply.elapsedTime, null)
   })
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth })
+  const providers = config.auth.oidc.map((provider) => ({ name: provider.name, href: `${prefix}/oidc/${provider.name}/login` }))
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, providers })
+  if (oidc) registerOidcRoutes(app, { prefix, publicUrl: config.public_url, oidc, sessions, redirects, log, metrics, storeHealth })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })
@@ -202,6 +212,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
         await app.close()
         await upstreams.close()
         await store.close()
+        await oidcState?.close()
       })()
       return closed
     },

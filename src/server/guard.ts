@@ -1,5 +1,8 @@
 import type { Authenticator } from '../auth/authenticator.js'
 import { createAuthenticators } from '../auth/index.js'
+import type { Oidc } from '../auth/oidc/index.js'
+import { withOidcSessions } from '../auth/oidc/session-check.js'
+import { absolute, gatewayOrigin } from '../auth/oidc/urls.js'
 import type { UserDirectory } from '../auth/users.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -35,6 +38,8 @@ export interface GuardDeps {
   readonly metrics: Metrics
   /** Injected by tests; otherwise built from `auth`. */
   readonly authenticators?: readonly Authenticator[] | undefined
+  /** `auth.oidc` when configured: OIDC sessions are checked (refresh, provider logout) and logged out at the provider. */
+  readonly oidc?: Oidc | null | undefined
 }
 
 /** Wires sessions, authenticators, logout and the pipeline from the config, with audit lines and metrics for their events. */
@@ -55,7 +60,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
   const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock)
   const consumed = consumedCredentials(authenticators, sessions)
   const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
-  const identify = createIdentify({
+  const identifyAny = createIdentify({
     sessions,
     authenticators,
     onSessionStarted: (identity, session, request) => {
@@ -65,6 +70,8 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     onRejected: (authenticator, error, request) =>
       log.info({ event: 'auth_rejected', authenticator: authenticator.name, reason: error.reason ?? error.code, ip: request.ip }, 'credential rejected'),
   })
+  const oidc = deps.oidc ?? null
+  const identify = oidc ? withOidcSessions(identifyAny, oidc.logins, sessions, log) : identifyAny
   const logout = createLogout({
     settings: config.session.logout,
     sessions,
@@ -73,6 +80,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     redirects,
     loginPath: `${config.endpoints.prefix}/login`,
     onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),
+    providerLogout: oidc ? (session, next, request) => oidc.afterLogout(session, absolute(next, gatewayOrigin(config.public_url, request.headers))) : undefined,
   })
   const pipeline = createPipeline({ router: createRouter(config), identify, isLogout: logout.isTriggeredBy, withoutQueryCredentials: consumed.withoutQueryCredentials })
   return { sessions, authenticators, consumed, redirects, identify, logout, pipeline }

@@ -8,7 +8,7 @@ import { audit } from '../../telemetry/audit.js'
 import type { Logger } from '../../telemetry/logger.js'
 import type { Metrics } from '../../telemetry/metrics.js'
 import type { StoreHealth } from '../../telemetry/store-health.js'
-import { renderLoginPage } from '../pages/login-page.js'
+import { renderLoginPage, type LoginProvider } from '../pages/login-page.js'
 
 const FAILURE_MESSAGE = 'Invalid username or password.'
 const MAX_FIELD = 1024
@@ -24,6 +24,8 @@ export interface LoginDeps {
   readonly log: Logger
   readonly metrics: Metrics
   readonly storeHealth: StoreHealth
+  /** OIDC providers' sign-in links, shown beside the form (or alone when the form is off). */
+  readonly providers?: readonly LoginProvider[] | undefined
 }
 
 /** GET shows the form; POST checks form-encoded or JSON credentials against the internal users. */
@@ -32,9 +34,10 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
   const disabled = { error: 'not_found', code: 'ERR_ROUTE_NOT_FOUND', message: 'login form disabled' }
 
   app.get(path, async (request, reply) => {
-    if (!deps.formEnabled) return reply.code(404).send(disabled)
+    const providers = deps.providers ?? []
+    if (!deps.formEnabled && providers.length === 0) return reply.code(404).send(disabled)
     const rd = redirects.safe((request.query as Record<string, unknown>).rd, request.headers)
-    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined }))
+    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, form: deps.formEnabled, providers }))
   })
 
   app.post(path, { bodyLimit: 16 * 1024 }, async (request, reply) => {
@@ -51,7 +54,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
       metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
       if (!fromForm) throw new InvalidCredentials(FAILURE_MESSAGE, { reason: 'invalid_credentials' })
-      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username }))
+      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username, providers: deps.providers }))
     }
 
     const started = await sessions.begin(
