@@ -71,7 +71,7 @@ export const REASONS = {
   oidc_replayed: { status: 401, meaning: 'OIDC callback for a login already completed (a replayed `code`/`state`)' },
   oidc_denied: { status: 401, meaning: 'the provider answered the callback with an `error` (`access_denied`, `login_required`, …)' },
   oidc_code_rejected: { status: 401, meaning: 'the provider\'s token endpoint refused the authorization code (used, expired, or PKCE mismatch)' },
-  oidc_bad_id_token: { status: 401, meaning: 'the ID token failed validation: signature (provider JWKS), `alg` outside the asymmetric allow-list, `iss`, `aud`, `exp`, `nonce`' },
+  oidc_bad_id_token: { status: 401, meaning: 'the provider\'s answer failed validation: the ID token (signature against the provider JWKS, `alg` outside the asymmetric allow-list, `iss`, `aud`, `exp`, `nonce`) or the authorization response (its `iss`)' },
   oidc_role_not_allowed: { status: 403, meaning: 'the provider\'s user has none of the provider\'s `allowed_roles`' },
   oidc_unavailable: { status: 503, meaning: 'the OpenID provider (discovery, token endpoint, JWKS) cannot be reached or answers garbage' },
   bad_logout_token: { status: 400, meaning: 'back-channel logout: `logout_token` missing, unsigned (`alg: none`) or badly signed, wrong `iss`/`aud`, no logout `events`, a `nonce`, no `sid`/`sub`, no `jti`, or too old' },
