@@ -87,6 +87,11 @@ export async function startTestProvider(options: { providerName?: string; access
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
+    // Its SSRF guard refuses loopback targets; the gateway under test is on 127.0.0.1.
+    fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+      delete init.dispatcher
+      return fetch(url, init)
+    },
   })
   const callback = provider.callback()
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
