@@ -40,7 +40,7 @@ export const ACCOUNTS: Record<string, TestAccount> = {
   dave: { sub: 'dave-sub', preferred_username: 'dave', email: 'dave@example.com', groups: ['guests'] },
 }
 
-export async function startTestProvider(options: { providerName?: string; accessTokenTtl?: number } = {}): Promise<TestProvider> {
+export async function startTestProvider(options: { providerName?: string; accessTokenTtl?: number; clientMetadata?: Record<string, unknown>; providerConfig?: Record<string, unknown> } = {}): Promise<TestProvider> {
   const keys = await generateKeyPair('RS256', { extractable: true })
   const foreign = await generateKeyPair('RS256', { extractable: true })
   const kid = 'test-key-1'
@@ -70,6 +70,7 @@ export async function startTestProvider(options: { providerName?: string; access
         response_types: ['code'],
         backchannel_logout_uri: `${gateway}/_gatehouse/oidc/${name}/backchannel-logout`,
         backchannel_logout_session_required: true,
+        ...options.clientMetadata,
       },
     ],
     jwks: { keys: [jwk as never] },
@@ -92,6 +93,7 @@ export async function startTestProvider(options: { providerName?: string; access
       delete init.dispatcher
       return fetch(url, init)
     },
+    ...options.providerConfig,
   })
   const callback = provider.callback()
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -228,4 +230,14 @@ export async function untilCallback(jar: CookieJar, url: string, callbackPrefix:
     next = new URL(location, next).href
   }
   throw new Error('too many redirects')
+}
+
+/** The whole sign-in through the gateway `base` (provider `name`): the callback's response. */
+export async function signInThrough(jar: CookieJar, base: string, name = 'op', callbackHeaders: Record<string, string> = {}): Promise<Response> {
+  const start = await get(jar, `${base}/_gatehouse/oidc/${name}/login`)
+  const location = start.headers.get('location')
+  if (start.status !== 302 || !location) throw new Error(`login answered ${start.status}`)
+  const { callback, last } = await untilCallback(jar, location, `${base}/_gatehouse/oidc/${name}/callback`)
+  if (!callback) throw new Error(`the provider did not come back: ${last.status} ${await last.text()}`)
+  return get(jar, callback, callbackHeaders)
 }

@@ -9,6 +9,7 @@ describe('OIDC against a real provider', () => {
   let gw: TestGateway
   const refreshTokens: { destroy(): Promise<void> }[] = []
   const LOGIN_COOKIE = 'gatehouse_session_oidc'
+  const ADMIN_TOKEN = 'admin-token-0123456789abcdef-0123456789'
 
   before(async () => {
     op = await startTestProvider({ accessTokenTtl: 120 })
@@ -17,6 +18,7 @@ describe('OIDC against a real provider', () => {
         oidc: [{ name: 'op', issuer: op.issuer, client_id: op.clientId, client_secret: op.clientSecret, scopes: ['openid', 'profile', 'email', 'groups'], pass_access_token: true }],
       },
       session: { cookie: { secure: false } },
+      admin: { token: ADMIN_TOKEN },
     })
     op.configure(gw.url).on('refresh_token.saved', (token: { destroy(): Promise<void> }) => refreshTokens.push(token))
   })
@@ -68,6 +70,20 @@ describe('OIDC against a real provider', () => {
     assert.ok(typeof token === 'string' && token.length > 10 && token !== 'forged', 'the provider\'s access token, not the client\'s')
     // Tokens never reach the browser: not in the cookie, not in /session.
     assert.ok(!jar.header(gw.url)!.includes(token as string))
+    assert.ok(!gw.logs.some((line) => line.includes(token as string)), 'nor in a log line')
+  })
+
+  test('the admin API lists OIDC sessions by provider and invalidates them by provider', async () => {
+    const { jar } = await signIn()
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+    const listed = (await (await fetch(`${gw.url}/_gatehouse/admin/sessions?provider=oidc:op`, { headers: admin })).json()) as { sessions: { provider: unknown; user: string }[] }
+    assert.ok(listed.sessions.length > 0)
+    assert.ok(listed.sessions.every((s) => JSON.stringify(s.provider) === '{"type":"oidc","name":"op"}'))
+    assert.equal(((await (await fetch(`${gw.url}/_gatehouse/admin/sessions?provider=oidc:other`, { headers: admin })).json()) as { sessions: unknown[] }).sessions.length, 0)
+    const invalidated = await fetch(`${gw.url}/_gatehouse/admin/sessions/_invalidate`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ match: 'query', query: { provider: { type: 'oidc', name: 'op' } } }) })
+    assert.equal(invalidated.status, 200)
+    assert.equal(((await invalidated.json()) as { total: number }).total, listed.sessions.length)
+    assert.equal((await sessionOf(jar)).status, 401)
   })
 
   test('rd is carried through the round trip; an rd to another site is replaced by /', async () => {

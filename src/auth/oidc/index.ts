@@ -52,10 +52,10 @@ export async function readClientSecrets(config: Config): Promise<Map<string, str
       if (provider.client_secret !== undefined) return void secrets.set(provider.name, provider.client_secret)
       try {
         const secret = (await readFile(provider.client_secret_file!, 'utf8')).trim()
-        if (secret === '') problems.push(`auth.oidc.${index}.client_secret_file: ${provider.client_secret_file} is empty`)
+        if (secret === '') problems.push(`auth.oidc[${index}].client_secret_file: ${provider.client_secret_file} is empty`)
         secrets.set(provider.name, secret)
       } catch (error) {
-        problems.push(`auth.oidc.${index}.client_secret_file: cannot read ${provider.client_secret_file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+        problems.push(`auth.oidc[${index}].client_secret_file: cannot read ${provider.client_secret_file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
       }
     }),
   )
