@@ -4,7 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
-import { createOidc } from '../auth/oidc/index.js'
+import { createOidc } from '../oidc/index.js'
+import { startStateCleanup } from '../oidc/state-cleanup.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -196,6 +197,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   })
 
   const cleanup = deps.runCleanup === false ? { stop() {} } : startCleanup(store, config.session.cleanup_interval, clock, log)
+  const oidcCleanup = oidcState && deps.runCleanup !== false ? startStateCleanup(oidcState, config.session.cleanup_interval, clock, log) : null
   let closed: Promise<void> | undefined
   return {
     app,
@@ -207,6 +209,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
       closed ??= (async () => {
         closing = true
         cleanup.stop()
+        oidcCleanup?.stop()
         websockets.close()
         // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
         await app.close()

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Oidc } from '../../auth/oidc/index.js'
-import { gatewayOrigin } from '../../auth/oidc/urls.js'
+import type { Oidc } from '../../oidc/index.js'
+import { gatewayOrigin } from '../../oidc/urls.js'
 import type { RedirectPolicy } from '../../pipeline/redirect-policy.js'
 import type { BrowserSessions } from '../../session/browser-sessions.js'
 import { audit } from '../../telemetry/audit.js'

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
-import { BadRequest } from '../../errors.js'
+import { BadRequest } from '../errors.js'
 import { SIGNING_ALGORITHMS } from './client.js'
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout'

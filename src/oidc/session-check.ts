@@ -1,6 +1,6 @@
-import type { Identify } from '../../pipeline/identify.js'
-import type { BrowserSessions } from '../../session/browser-sessions.js'
-import type { Logger } from '../../telemetry/logger.js'
+import type { Identify } from '../pipeline/identify.js'
+import type { BrowserSessions } from '../session/browser-sessions.js'
+import type { Logger } from '../telemetry/logger.js'
 import type { OidcLogins } from './logins.js'
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { seal, sealKeys, unseal, type SealKey } from '../../session/codec.js'
-import { deriveKeys } from '../../session/keys.js'
-import type { SharedState } from '../../state/shared-state.js'
+import { seal, sealKeys, unseal, type SealKey } from '../session/codec.js'
+import { deriveKeys } from '../session/keys.js'
+import type { SharedState } from '../state/shared-state.js'
 
 /** The provider's tokens for one OIDC login, as kept server side. */
 export interface LoginTokens {

@@ -1,8 +1,8 @@
-import type { OidcProviderConfig } from '../../config/schema.js'
-import { CredentialsRejected, Forbidden } from '../../errors.js'
-import { isSafeName } from '../../http/request-parts.js'
-import type { Identity } from '../../identity.js'
-import { claimAt, toRoles, type Claims } from '../jwt-claims.js'
+import type { OidcProviderConfig } from '../config/schema.js'
+import { CredentialsRejected, Forbidden } from '../errors.js'
+import { isSafeName } from '../http/request-parts.js'
+import type { Identity } from '../identity.js'
+import { claimAt, toRoles, type Claims } from '../auth/jwt-claims.js'
 
 /**
  * The gateway identity for a validated ID token: user from `user_claim` (default

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import type { SessionConfig } from '../../config/schema.js'
-import { readCookie, serializeCookie, serializeExpiredCookie, type CookieAttributes } from '../../http/cookies.js'
-import { seal, sealKeys, unseal, type SealKey } from '../../session/codec.js'
-import { deriveKeys } from '../../session/keys.js'
+import type { SessionConfig } from '../config/schema.js'
+import { readCookie, serializeCookie, serializeExpiredCookie, type CookieAttributes } from '../http/cookies.js'
+import { seal, sealKeys, unseal, type SealKey } from '../session/codec.js'
+import { deriveKeys } from '../session/keys.js'
 
 /** A login waits this long at the provider (login page, MFA) before its callback is refused. */
 export const LOGIN_TTL_MS = 10 * 60_000
