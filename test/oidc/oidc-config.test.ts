@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { readClientSecrets } from '../../src/oidc/index.js'
-import { parseConfig } from '../../src/config/load.js'
+import { parseConfig, parseConfigText } from '../../src/config/load.js'
 import { ConfigInvalid } from '../../src/errors.js'
 import { SECRET } from '../helpers/gateway.js'
 
@@ -67,5 +67,22 @@ describe('auth.oidc configuration', () => {
       assert.deepEqual([...error.problems].sort(), [`auth.oidc[1].client_secret_file: cannot read ${join(dir, 'missing')} (ENOENT)`, `auth.oidc[2].client_secret_file: ${join(dir, 'empty')} is empty`])
       return true
     })
+  })
+
+  test('examples/gatehouse.yaml shows every provider key, and its commented example is valid', () => {
+    const lines = readFileSync('examples/gatehouse.yaml', 'utf8').split('\n')
+    const start = lines.indexOf('  # oidc:')
+    const block: string[] = []
+    for (const line of lines.slice(start)) {
+      if (!line.startsWith('  #')) break
+      block.push(line.replace(/^  # ?/, '  ').replace(/\s+# .*$/, ''))
+    }
+    const config = parseConfigText(`upstream: http://127.0.0.1:9\nsecrets: ["${SECRET}"]\nauth:\n${block.join('\n')}\n`, {})
+    const [example] = config.auth.oidc
+    assert.equal(example!.name, 'keycloak')
+    const shown = new Set(block.flatMap((line) => /^\s+(?:- )?([a-z_]+):/.exec(line)?.[1] ?? []))
+    const keys = ['name', 'issuer', 'client_id', 'client_secret_file', 'scopes', 'user_claim', 'roles_claim', 'email_claim', 'allowed_roles', 'refresh', 'pass_access_token', 'end_session']
+    assert.deepEqual(keys.filter((key) => !shown.has(key)), [])
+    assert.match(block.join('\n') + lines.join('\n'), /client_secret: \$\{OIDC_SECRET\}/)
   })
 })
