@@ -73,6 +73,17 @@ describe('OIDC against a real provider', () => {
     assert.ok(!gw.logs.some((line) => line.includes(token as string)), 'nor in a log line')
   })
 
+  test('forward-auth answers carry the access token for the proxy to pass on', async () => {
+    const { jar } = await signIn()
+    const cookie = jar.header(gw.url)!
+    const response = await fetch(`${gw.url}/_gatehouse/forward-auth`, { headers: { cookie, 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.test', 'x-forwarded-uri': '/x' } })
+    assert.equal(response.status, 200)
+    assert.equal(response.headers.get('x-auth-request-user'), 'carol')
+    const token = response.headers.get('x-forwarded-access-token')
+    assert.ok(token && token.length > 10)
+    assert.equal(response.headers.get('x-auth-request-access-token'), token)
+  })
+
   test('the admin API lists OIDC sessions by provider and invalidates them by provider', async () => {
     const { jar } = await signIn()
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
