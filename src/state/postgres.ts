@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { storeCall } from '../session/store/failure.js'
-import { withDefaultUser, type PostgresStoreOptions } from '../session/store/postgres.js'
+import { connectPostgres, type PostgresStoreOptions } from '../session/store/postgres.js'
 import { checkEntry, type Counter, type SharedState } from './shared-state.js'
 
 /**
@@ -10,15 +10,7 @@ import { checkEntry, type Counter, type SharedState } from './shared-state.js'
  */
 export async function createPostgresSharedState(options: PostgresStoreOptions): Promise<SharedState> {
   const table = `${options.table}_state` // the base name is validated by the config schema
-  const pool = new pg.Pool({
-    connectionString: withDefaultUser(options.url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'),
-    max: 4,
-    connectionTimeoutMillis: 2000,
-    idleTimeoutMillis: 30_000,
-    statement_timeout: 5000,
-    query_timeout: 6000,
-  })
-  pool.on('error', () => {})
+  const pool = connectPostgres(options.url, 4)
   const call = <T>(work: () => Promise<T>) => storeCall('postgres', work)
   let ready: Promise<void> | undefined
   // Created on first use, so a gateway starts while PostgreSQL is away (503 until it answers).

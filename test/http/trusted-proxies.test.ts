@@ -26,6 +26,12 @@ describe('trusted_proxies (CIDR matching, X-Forwarded-* reading)', () => {
     assert.equal(odd.host, 'h')
   })
 
+  test('remembered answers stay right past the memo bound (many distinct peers, asked twice)', () => {
+    const trusted = createTrustedProxies(['10.0.0.0/16'])
+    const peers = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? `10.0.${(i >> 8) & 255}.${i & 255}` : `10.1.${(i >> 8) & 255}.${i & 255}`))
+    for (let round = 0; round < 2; round++) for (const [i, ip] of peers.entries()) assert.equal(trusted.trusts(ip), i % 2 === 1, `${ip} round ${round}`)
+  })
+
   test('config: trusted_proxies defaults to loopback; a bad CIDR is a config error naming the key', () => {
     const base = { upstream: 'http://127.0.0.1:1', secrets: ['s'.repeat(40)] }
     assert.deepEqual(parseConfig(base, {}).trusted_proxies, ['127.0.0.0/8', '::1/128'])

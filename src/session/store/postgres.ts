@@ -29,11 +29,11 @@ const RECONNECT_MAX_MS = 5_000
  * the cache is bypassed, and it is cleared when the connection is back. `cache_ttl` still bounds
  * every entry (the window between a commit and its delivery is the channel's latency).
  */
-export async function createPostgresStore(options: PostgresStoreOptions): Promise<RecordStore> {
-  const table = options.table // validated by the config schema: [a-z_][a-z0-9_]*
+/** A pool for `session.postgres.url` (or DATABASE_URL) that fails fast while PostgreSQL is away. */
+export function connectPostgres(url: string | undefined, max: number): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: withDefaultUser(options.url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'),
-    max: 10,
+    connectionString: withDefaultUser(url ?? process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'),
+    max,
     connectionTimeoutMillis: 2000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 5000,
@@ -42,6 +42,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   })
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
+  return pool
+}
+
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<RecordStore> {
+  const table = options.table // validated by the config schema: [a-z_][a-z0-9_]*
+  const pool = connectPostgres(options.url, 10)
 
   const call = <T>(work: () => Promise<T>): Promise<T> => storeCall('postgres', work)
   const inTransaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {

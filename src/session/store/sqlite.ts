@@ -116,6 +116,9 @@ const ALL = '*'
  * LOG_KEEP entries; a reader that fell further behind drops its whole cache. Cleanup of
  * expired records logs nothing: an expired record is refused by the session policy anyway.
  */
+/** Commits by every SQLite store of this process (see `freshen`). */
+let writesInThisProcess = 0
+
 export function createSqliteStore(path: string, options: { logKeep?: number; maintenance?: boolean } = {}): RecordStore {
   const logKeep = options.logKeep ?? LOG_KEEP
   const trimEvery = Math.min(LOG_TRIM_EVERY, logKeep)
@@ -204,9 +207,22 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
     if (rows.length === LOG_READ_MAX || rows.some((row) => row.id === ALL)) return { ids: 'all', last: rows.length === LOG_READ_MAX ? statements.lastSeq.get()! : last }
     return { ids: rows.map((row) => row.id), last }
   })
+  // Requests handled in one turn of the event loop arrived together: one `PRAGMA data_version`
+  // answers for all of them (it was 7 % of the forward-auth profile when run per request). The
+  // next turn checks again, so a commit by another process is still seen by the next request
+  // that arrives after it.
+  // Another store on the same file in this process (tests, a second gateway in one process) may
+  // commit within the turn: its writes count in `writesInThisProcess` and end the shortcut.
+  let checkedThisTurn = false
+  let writesSeen = 0
+  const nextTurn = () => (checkedThisTurn = false)
   const freshen = (): boolean => {
+    if (checkedThisTurn && writesSeen === writesInThisProcess) return true
     try {
       const version = statements.dataVersion.get()!
+      if (!checkedThisTurn) setImmediate(nextTurn)
+      checkedThisTurn = true
+      writesSeen = writesInThisProcess
       if (version === seenVersion) return true
       const { ids, last } = readLog.deferred(seenSeq)
       seenVersion = version
@@ -299,6 +315,12 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
       return retryBusy(work)
     }
   }
+  const write = <T>(work: () => T): Promise<T> =>
+    guard(() => {
+      const result = work()
+      writesInThisProcess++
+      return result
+    })
   const retryBusy = async <T>(work: () => T): Promise<T> => {
     const deadline = Date.now() + BUSY_WAIT_MS
     for (let delay = 1; ; delay = Math.min(BUSY_RETRY_MAX_MS, delay * 2)) {
@@ -323,10 +345,10 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
         const key = idKey(id)
         return key && parse(id, statements.get.get(key))
       }),
-    insert: (session, maxSessions, now) => guard(() => insertWithLimit.immediate(session, maxSessions, now)),
-    update: (session) => guard(() => update.immediate(session)),
-    replace: (previous, next) => guard(() => replace.immediate(previous, next)),
-    remove: (ids) => guard(() => removeIdsAtomically.immediate(ids)),
+    insert: (session, maxSessions, now) => write(() => insertWithLimit.immediate(session, maxSessions, now)),
+    update: (session) => write(() => update.immediate(session)),
+    replace: (previous, next) => write(() => replace.immediate(previous, next)),
+    remove: (ids) => write(() => removeIdsAtomically.immediate(ids)),
     list: (query) =>
       guard(() => {
         const { clauses, values } = where(query)
@@ -340,7 +362,7 @@ export function createSqliteStore(path: string, options: { logKeep?: number; mai
         return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null }
       }),
     removeMatching: (filter) =>
-      guard(() => {
+      write(() => {
         const { clauses, values } = where(filter)
         return removeMatching.immediate(`DELETE FROM gatehouse_sessions ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`, values)
       }),
