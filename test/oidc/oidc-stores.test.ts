@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { randomUUID } from 'node:crypto'
 import { startTestGateway } from '../helpers/gateway.js'
+import { DATABASE_URL, dropPostgresTable, postgresSkip, REDIS_URL, redisSkip } from '../helpers/services.js'
 import { CookieJar, signInThrough, startTestProvider } from '../helpers/oidc-provider.js'
 
 const EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} }
@@ -12,40 +14,72 @@ const backchannel = (base: string, token: string) =>
   fetch(`${base}/_gatehouse/oidc/op/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) })
 
 describe('OIDC logins across gateways and storages (real provider)', () => {
-  test('two gateways sharing one SQLite store: a login on one works on the other, a logout token sent to either ends it everywhere, and a jti is refused on both', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-oidc-'))
-    const op = await startTestProvider()
-    const settings = {
-      auth: { oidc: [{ name: 'op', issuer: op.issuer, client_id: op.clientId, client_secret: op.clientSecret, pass_access_token: true }] },
-      session: { storage: 'sqlite', sqlite: { path: join(dir, 'sessions.db') }, cookie: { secure: false } },
-    }
-    const a = await startTestGateway(settings)
-    const b = await startTestGateway(settings)
-    op.configure(a.url)
-    try {
-      const jar = new CookieJar()
-      assert.equal((await signInThrough(jar, a.url)).status, 302)
-      const cookie = jar.header(a.url)!
-      const onB = await fetch(`${b.url}/app`, { headers: { cookie } })
-      assert.equal(onB.status, 200)
-      assert.equal(b.received.at(-1)!.headers['x-forwarded-user'], 'carol')
-      assert.ok(b.received.at(-1)!.headers['x-forwarded-access-token'], 'gateway B found the tokens gateway A stored')
-      assert.equal((await fetch(`${a.url}/app`, { headers: { cookie } })).status, 200)
+  const shared: Record<string, { skip: () => Promise<false | string>; session: () => Record<string, unknown>; cleanup?: (session: Record<string, unknown>) => Promise<void> }> = {
+    sqlite: { skip: async () => false, session: () => ({ storage: 'sqlite', sqlite: { path: join(mkdtempSync(join(tmpdir(), 'gatehouse-oidc-')), 'sessions.db') } }) },
+    redis: { skip: redisSkip, session: () => ({ storage: 'redis', redis: { url: REDIS_URL, prefix: `gh-oidc-${randomUUID()}:` } }) },
+    postgres: {
+      skip: postgresSkip,
+      session: () => ({ storage: 'postgres', postgres: { url: DATABASE_URL, table: `gh_oidc_${randomUUID().replace(/-/g, '').slice(0, 12)}` } }),
+      cleanup: async (session) => {
+        const { table } = session.postgres as { table: string }
+        await dropPostgresTable(DATABASE_URL, table)
+        await dropPostgresTable(DATABASE_URL, `${table}_state`)
+      },
+    },
+  }
+  for (const [kind, backend] of Object.entries(shared)) {
+    test(`two gateways sharing one ${kind} store: a login on one works on the other, one refresh for both, a logout token sent to either ends it everywhere, a jti is refused on both`, async (t) => {
+      const skip = await backend.skip()
+      if (skip) return t.skip(skip)
+      const op = await startTestProvider({ accessTokenTtl: 120 })
+      const session = backend.session()
+      const settings = {
+        auth: { oidc: [{ name: 'op', issuer: op.issuer, client_id: op.clientId, client_secret: op.clientSecret, pass_access_token: true }] },
+        session: { ...session, cookie: { secure: false } },
+      }
+      const a = await startTestGateway(settings)
+      const b = await startTestGateway(settings)
+      let refreshes = 0
+      op.configure(a.url).on('grant.success', (ctx: { oidc: { params?: { grant_type?: string } } }) => {
+        if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes++
+      })
+      try {
+        const jar = new CookieJar()
+        assert.equal((await signInThrough(jar, a.url)).status, 302)
+        const cookie = jar.header(a.url)!
+        const tokenAt = async (gw: typeof a) => {
+          const response = await fetch(`${gw.url}/app`, { headers: { cookie } })
+          assert.equal(response.status, 200)
+          assert.equal(gw.received.at(-1)!.headers['x-forwarded-user'], 'carol')
+          return gw.received.at(-1)!.headers['x-forwarded-access-token']
+        }
+        const first = await tokenAt(a)
+        assert.equal(await tokenAt(b), first, 'gateway B found the tokens gateway A stored')
 
-      const sid = ((await a.gateway.store.admin!.list({ provider: { type: 'oidc' }, limit: 10 })).sessions[0]!.data!.oidc as { sid: string }).sid
-      const token = await op.sign({ iss: op.issuer, aud: op.clientId, iat: now(), jti: `multi-${Date.now()}`, sid, events: EVENT })
-      assert.equal((await backchannel(b.url, token)).status, 200)
-      assert.equal((await fetch(`${a.url}/_gatehouse/session`, { headers: { cookie } })).status, 401, 'ended on A by a token sent to B')
-      assert.equal((await fetch(`${b.url}/_gatehouse/session`, { headers: { cookie } })).status, 401)
-      const replayOnA = await backchannel(a.url, token)
-      assert.equal(replayOnA.status, 400)
-      assert.equal(((await replayOnA.json()) as { reason: string }).reason, 'logout_token_replayed')
-    } finally {
-      await a.close()
-      await b.close()
-      await op.close()
-    }
-  })
+        // Both gateways find the token due at once: one of them refreshes, the other waits for it.
+        a.clock.advance(100_000)
+        b.clock.advance(100_000)
+        const renewed = await Promise.all([tokenAt(a), tokenAt(b), tokenAt(a), tokenAt(b)])
+        assert.notEqual(renewed[0], first)
+        assert.equal(new Set(renewed).size, 1, 'every request got the same new token')
+        assert.equal(refreshes, 1, 'one refresh at the provider for two gateways')
+
+        const sid = ((await a.gateway.store.admin!.list({ provider: { type: 'oidc' }, limit: 10 })).sessions[0]!.data!.oidc as { sid: string }).sid
+        const token = await op.sign({ iss: op.issuer, aud: op.clientId, iat: now(), jti: `multi-${randomUUID()}`, sid, events: EVENT })
+        assert.equal((await backchannel(b.url, token)).status, 200)
+        assert.equal((await fetch(`${a.url}/_gatehouse/session`, { headers: { cookie } })).status, 401, 'ended on A by a token sent to B')
+        assert.equal((await fetch(`${b.url}/_gatehouse/session`, { headers: { cookie } })).status, 401)
+        const replayOnA = await backchannel(a.url, token)
+        assert.equal(replayOnA.status, 400)
+        assert.equal(((await replayOnA.json()) as { reason: string }).reason, 'logout_token_replayed')
+      } finally {
+        await a.close()
+        await b.close()
+        await op.close()
+        await backend.cleanup?.(session)
+      }
+    })
+  }
 
   test('cookie storage: tokens stay server side (never in the cookie); a back-channel logout by sub ends every cookie session of the user through the shared state', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-oidc-'))
