@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
+import { SessionTooLarge } from '../errors.js'
 import { seal, sealKeys, unseal, type SealKey } from '../session/codec.js'
 import { deriveKeys } from '../session/keys.js'
-import type { SharedState } from '../state/shared-state.js'
+import { MAX_VALUE_LENGTH, type SharedState } from '../state/shared-state.js'
 
 /** The provider's tokens for one OIDC login, as kept server side. */
 export interface LoginTokens {
@@ -41,16 +42,25 @@ export class TokenVault {
     this.#keys = sealKeys(deriveKeys(secrets, 'oidc-token-vault'))
   }
 
+  /**
+   * The access token and the refresh token go into entries of their own: each may be several KB
+   * (Entra ID's access tokens with groups), and an entry holds at most MAX_VALUE_LENGTH.
+   * The refresh entry (with the expiry) is written last: it is what `load` starts from.
+   */
   async save(handle: string, tokens: LoginTokens, ttlMs: number, now: number): Promise<void> {
-    await this.#state.set(`oidc:t:${handle}`, this.#seal(tokens, handle), ttlMs, now)
+    await this.#put(`oidc:a:${handle}`, tokens.accessToken, handle, ttlMs, now)
+    await this.#put(`oidc:t:${handle}`, { refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt }, handle, ttlMs, now)
   }
 
   async saveIdToken(handle: string, idToken: string, ttlMs: number, now: number): Promise<void> {
-    await this.#state.set(`oidc:i:${handle}`, this.#seal(idToken, handle), ttlMs, now)
+    await this.#put(`oidc:i:${handle}`, idToken, handle, ttlMs, now)
   }
 
   async load(handle: string, now: number): Promise<LoginTokens | null> {
-    return this.#open<LoginTokens>(await this.#state.get(`oidc:t:${handle}`, now), handle)
+    const rest = this.#open<{ refreshToken?: string; expiresAt?: number }>(await this.#state.get(`oidc:t:${handle}`, now), handle)
+    if (!rest) return null
+    const accessToken = this.#open<string>(await this.#state.get(`oidc:a:${handle}`, now), handle)
+    return accessToken === null ? null : { accessToken, refreshToken: rest.refreshToken, expiresAt: rest.expiresAt }
   }
 
   async idToken(handle: string, now: number): Promise<string | null> {
@@ -58,7 +68,9 @@ export class TokenVault {
   }
 
   async forget(handle: string): Promise<void> {
-    await Promise.all([this.#state.delete(`oidc:t:${handle}`), this.#state.delete(`oidc:i:${handle}`)])
+    // The refresh entry first: without it the login reads as ended, whatever else remains.
+    await this.#state.delete(`oidc:t:${handle}`)
+    await Promise.all([this.#state.delete(`oidc:a:${handle}`), this.#state.delete(`oidc:i:${handle}`)])
   }
 
   /** Cookie storage: remembers the login under its `sid` and `sub`, for logout tokens. */
@@ -88,6 +100,12 @@ export class TokenVault {
   /** First use of a one-time value (a logout token's `jti`, a login's `state`); false when seen before. */
   firstUse(kind: string, value: string, ttlMs: number, now: number): Promise<boolean> {
     return this.#state.setIfAbsent(`oidc:${kind}:${digest(value)}`, '1', ttlMs, now)
+  }
+
+  async #put(key: string, value: unknown, handle: string, ttlMs: number, now: number): Promise<void> {
+    const sealed = this.#seal(value, handle)
+    if (sealed.length > MAX_VALUE_LENGTH) throw new SessionTooLarge(`a token of the provider does not fit in the shared state (${sealed.length} characters sealed, at most ${MAX_VALUE_LENGTH})`, { reason: 'oidc_token_too_large' })
+    await this.#state.set(key, sealed, ttlMs, now)
   }
 
   // The handle is authenticated with the value: an entry copied under another login's key does not open.

@@ -33,7 +33,17 @@ test('tokens are sealed: the store never holds them in clear, other secrets cann
   await vault.forget('login-1')
   assert.equal(await vault.load('login-1', NOW), null)
   assert.equal(await vault.idToken('login-1', NOW), null)
-  assert.equal(await new TokenVault(memory, [SECRET]).load('login-1', NOW + 120_000), null)
+  await vault.save('login-3', tokens, 60_000, NOW)
+  assert.equal(await vault.load('login-3', NOW + 61_000), null, 'expired with its login')
+})
+
+test('each token has its own entry, so large tokens fit; one too large for an entry is a clear error, never stored', async () => {
+  const vault = new TokenVault(createMemorySharedState(), [SECRET])
+  const big = { accessToken: 'a'.repeat(5_000), refreshToken: 'r'.repeat(5_000), expiresAt: NOW + 60_000 }
+  await vault.save('big', big, 60_000, NOW)
+  assert.deepEqual(await vault.load('big', NOW), big)
+  await assert.rejects(vault.save('huge', { ...big, accessToken: 'a'.repeat(7_000) }, 60_000, NOW), (error: Error & { reason?: string }) => error.reason === 'oidc_token_too_large')
+  assert.equal(await vault.load('huge', NOW), null)
 })
 
 test('one-time values and the refresh lock are first-come across every user of the state', async () => {
