@@ -1,4 +1,4 @@
-import { GatehouseError, StoreUnavailable } from './errors.js'
+import { GatehouseError, StoreUnavailable, TooManyAttempts } from './errors.js'
 
 const ERROR_NAMES: Record<number, string> = {
   400: 'bad_request',
@@ -28,10 +28,13 @@ export interface ErrorBody {
  * alike. Known codes never become a 500. `status` overrides the error's own (a route's
  * `deny_anonymous.status`).
  */
-export function errorResponse(error: unknown, status?: number): { status: number; body: ErrorBody } {
+export function errorResponse(error: unknown, status?: number): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof GatehouseError) {
     const answered = status ?? error.status
-    return { status: answered, body: { error: ERROR_NAMES[answered] ?? 'error', code: error.code, reason: error.reason, message: error.message } }
+    const body = { error: ERROR_NAMES[answered] ?? 'error', code: error.code, reason: error.reason, message: error.message }
+    // The one error that tells the client when to come back (RFC 9110 §10.2.3).
+    if (error instanceof TooManyAttempts) return { status: answered, body, headers: { 'retry-after': String(error.retryAfterSeconds) } }
+    return { status: answered, body }
   }
   const httpError = error as { statusCode?: unknown; code?: unknown; message?: unknown }
   if (typeof httpError.statusCode === 'number' && httpError.statusCode >= 400 && httpError.statusCode < 500) {

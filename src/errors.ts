@@ -111,6 +111,21 @@ export class AnonymousDenied extends GatehouseError {
   static override readonly status = 403
 }
 
+/**
+ * `auth.login_limit`: the user name or the client IP is blocked after too many failed logins, or
+ * so many attempts are in flight that checking this one would pass the limit. The password is
+ * not checked. `retryAfterSeconds` goes into `Retry-After`.
+ */
+export class TooManyAttempts extends GatehouseError {
+  static override readonly code = 'ERR_TOO_MANY_ATTEMPTS'
+  static override readonly status = 429
+  readonly retryAfterSeconds: number
+  constructor(message: string, options?: { reason?: Reason; cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options)
+    this.retryAfterSeconds = Math.max(1, Math.ceil(options?.retryAfterSeconds ?? 1))
+  }
+}
+
 /** Listing and revocation are impossible when sessions live only in browsers' cookies. */
 export class StorageNotListable extends GatehouseError {
   static override readonly code = 'ERR_STORAGE_NOT_LISTABLE'
@@ -132,5 +147,6 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   CredentialsRejected,
   AuthServiceUnavailable,
   AnonymousDenied,
+  TooManyAttempts,
   StorageNotListable,
 ]

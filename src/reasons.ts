@@ -22,6 +22,7 @@ export const REASONS = {
   missing_credentials: { status: 400, meaning: 'login body is not a form or JSON object with non-empty string `username` and `password`' },
   field_too_long: { status: 400, meaning: 'login `username` or `password` over the length limit' },
   invalid_credentials: { status: 401, meaning: 'wrong username or password (login, Basic) or refused by the external Basic service' },
+  too_many_attempts: { status: 429, meaning: '`auth.login_limit`: too many failed logins for this user name or from this client IP; refused without checking the password until `Retry-After`' },
   bad_origin: { status: 403, meaning: 'cross-site `Origin` on login, logout or an admin write' },
 
   // Basic, external Basic, API keys

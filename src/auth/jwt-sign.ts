@@ -17,6 +17,8 @@ export interface IdentityTokenSigner {
   tokenFor(identity: Identity): Promise<string>
   /** The public key, published at `<prefix>/jwks.json` for upstreams to verify with. */
   readonly jwks: { keys: PublicJwk[] }
+  /** The key when none is configured (generated at start, kept across reloads); null with `private_key_file`. */
+  readonly generatedKey: KeyObject | null
 }
 
 const KID = 'gatehouse-1'
@@ -26,16 +28,18 @@ const KID = 'gatehouse-1'
  * who the caller is. Tokens are reused while more than half their lifetime remains, so signing
  * is not on every request.
  */
-export async function createIdentityTokenSigner(config: Config, clock: Clock): Promise<IdentityTokenSigner | null> {
+export async function createIdentityTokenSigner(config: Config, clock: Clock, options: { generatedKey?: KeyObject | undefined } = {}): Promise<IdentityTokenSigner | null> {
   const settings = config.identity_headers.jwt
   if (!settings?.enabled) return null
-  const privateKey = loadSigningKey(settings.private_key_file)
+  const generatedKey = settings.private_key_file ? null : (options.generatedKey ?? generateKeyPairSync('ed25519').privateKey)
+  const privateKey = generatedKey ?? loadSigningKey(settings.private_key_file!)
   const jwk = { ...((await publicJwk(privateKey)) as PublicJwk), kid: KID, alg: 'EdDSA', use: 'sig' }
   const cache = new Map<string, { token: string; refreshAt: number }>()
 
   return {
     header: settings.header.toLowerCase(),
     jwks: { keys: [jwk] },
+    generatedKey,
     async tokenFor(identity) {
       const now = clock.now()
       const key = `${identity.user}\n${identity.roles.join(',')}\n${identity.email ?? ''}`
@@ -58,8 +62,7 @@ export async function createIdentityTokenSigner(config: Config, clock: Clock): P
   }
 }
 
-function loadSigningKey(file: string | undefined): KeyObject {
-  if (!file) return generateKeyPairSync('ed25519').privateKey
+function loadSigningKey(file: string): KeyObject {
   try {
     const key = createPrivateKey(readFileSync(file, 'utf8'))
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('expected an Ed25519 private key (gatehouse keygen --alg EdDSA)')

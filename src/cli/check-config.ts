@@ -3,6 +3,7 @@ import { createUserDirectory } from '../auth/users.js'
 import { systemClock } from '../clock.js'
 import { createSessionStore } from '../session/store/index.js'
 import { loadConfigFile } from '../config/load.js'
+import { readTls } from '../server/listener.js'
 import { resolveConfigPath } from './config-file.js'
 import { EXIT_OK, EXIT_RUNTIME, reportFailure } from './output.js'
 
@@ -14,6 +15,7 @@ export async function runCheckConfig(configFlag: string | undefined): Promise<nu
     const users = await createUserDirectory(loaded.config)
     // Key files, key formats and algorithm lists are only checked when authenticators are built.
     createAuthenticators(loaded.config, users, systemClock)
+    readTls(loaded.config)
     const store = await createSessionStore(loaded.config.session, loaded.config.secrets, systemClock)
     try {
       await store.ping()

@@ -10,7 +10,7 @@ import { runStart } from './start.js'
 
 const USAGE = `usage: gatehouse <command> [options]
 
-commands:
+commands (gatehouse <command> --help for each):
   start [-c FILE]             run the gateway (FILE: $GATEHOUSE_CONFIG, then ./gatehouse.yaml)
   demo [--port N]             gateway + echo upstream + demo user on the embedded store
   check-config -c FILE        validate a configuration; exit 2 when invalid
@@ -24,6 +24,87 @@ commands:
 `
 
 type Command = (args: string[]) => Promise<number>
+
+/** `gatehouse <command> --help` (or `-h`): what the command does and takes, on stdout. */
+const COMMAND_USAGE: Record<string, string> = {
+  start: `usage: gatehouse start [-c FILE]
+
+Runs the gateway until SIGTERM or SIGINT (in-flight requests finish first).
+SIGHUP reloads FILE: users, keys and TLS files are re-read; an invalid new
+configuration is refused (every problem is logged) and the running one stays.
+
+options:
+  -c, --config FILE   configuration file (default: $GATEHOUSE_CONFIG, then ./gatehouse.yaml)
+  -h, --help          show this help
+`,
+  demo: `usage: gatehouse demo [--port N] [--host ADDRESS] [--data DIR]
+
+Runs the gateway in front of a built-in echo upstream with a demo user, on the
+embedded store; prints the user name, password and URL.
+
+options:
+  -p, --port N        port to listen on (default: $PORT, then 4180)
+      --host ADDRESS  address to listen on (default: 127.0.0.1)
+      --data DIR      where the demo keeps its secret and sessions (default: .data)
+  -h, --help          show this help
+`,
+  'check-config': `usage: gatehouse check-config [-c FILE]
+
+Validates a configuration and the files it names (users, keys, TLS), then
+connects to the session store. Exit 0 when valid; 2 with the problems listed
+by key path; 1 when the store cannot be reached.
+
+options:
+  -c, --config FILE   configuration file (default: $GATEHOUSE_CONFIG, then ./gatehouse.yaml)
+  -h, --help          show this help
+`,
+  'hash-password': `usage: gatehouse hash-password [--scrypt] < password
+
+Reads a password on stdin and prints its hash for users[].password_hash.
+
+options:
+      --scrypt        scrypt instead of argon2id
+  -h, --help          show this help
+`,
+  keygen: `usage: gatehouse keygen [--alg EdDSA|ES256|RS256]
+
+Prints a new PEM key pair: the private key, then the public key.
+
+options:
+      --alg ALG       EdDSA (default), ES256 or RS256
+  -h, --help          show this help
+`,
+  token: `usage: gatehouse token --key FILE --sub NAME [--roles a,b] [--iss X] [--aud Y] [--ttl 1h]
+
+Prints a JWT signed with the private key in FILE (for auth.jwt tests and scripts).
+
+options:
+      --key FILE      PEM private key (gatehouse keygen)
+      --sub NAME      the user (subject)
+      --roles a,b     roles claim
+      --iss X         issuer
+      --aud Y         audience
+      --ttl DURATION  lifetime (default 1h)
+  -h, --help          show this help
+`,
+  sessions: `usage: gatehouse sessions list|revoke [--user NAME] [--all] [--json] [-c FILE]
+
+Lists or revokes sessions in the configured store.
+
+options:
+  -c, --config FILE   configuration file (default: $GATEHOUSE_CONFIG, then ./gatehouse.yaml)
+      --user NAME     only this user's sessions
+      --all           revoke every session
+      --json          machine-readable output (list)
+  -h, --help          show this help
+`,
+}
+
+function wantsHelp(args: string[]): boolean {
+  // Up to a `--`, so that a value after it is never read as the flag.
+  const end = args.indexOf('--')
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')
+}
 
 const commands: Record<string, Command> = {
   start: async (args) => runStart(parse(args, { config: { type: 'string', short: 'c' } }).config as string | undefined),
@@ -66,6 +147,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`gatehouse: unknown command "${name}"\n\n${USAGE}`)
     return EXIT_USAGE
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(COMMAND_USAGE[name] ?? USAGE)
+    return 0
   }
   try {
     return await command(rest)

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster'
 import type { Config } from '../config/schema.js'
+import { holdSighup } from '../server/reload.js'
 import { startGateway } from '../server/start.js'
 import { createLogger } from '../telemetry/logger.js'
 import type { WorkerReady } from './messages.js'
@@ -9,9 +10,9 @@ import { SLOT_ENV } from './messages.js'
  * One worker of `gatehouse start` with `workers` > 1: builds the gateway and listens (node's
  * cluster shares the port with the other workers), tells the primary it is ready, and on
  * SIGTERM or SIGINT (forwarded by the primary, or sent by a terminal to the whole group)
- * drains through `gateway.close()`. Resolves with the exit code once drained.
+ * drains through `gateway.close()`; SIGHUP reloads the config file. Resolves with the exit code once drained.
  */
-export async function runWorker(config: Config): Promise<number> {
+export async function runWorker(config: Config, reload?: { file: string; load: () => Config }): Promise<number> {
   const slot = Number(process.env[SLOT_ENV] ?? cluster.worker?.id ?? 0)
   const log = createLogger(config.log.level).child({ worker: slot, pid: process.pid })
   // Listening for the signals before starting: a stop that arrives while the gateway is still
@@ -21,10 +22,13 @@ export async function runWorker(config: Config): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'))
   })
   // One worker sweeps expired sessions: N sweepers would only compete for the same rows.
-  const gateway = await startGateway(config, { logger: log, runCleanup: slot === 0 }, { handleSignals: false })
+  // SIGHUP (forwarded by the primary) reloads this worker like a single process reloads. One
+  // that arrives while the gateway is being built would kill the worker: it is held until then.
+  const held = holdSighup()
+  const gateway = await startGateway(config, { logger: log, runCleanup: slot === 0 }, { handleSignals: false, reload }).finally(held.release)
   if (process.listenerCount('SIGHUP') === 0) {
     // Without a handler SIGHUP would kill the worker (and the primary would replace it).
-    process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no reload'))
+    process.on('SIGHUP', () => log.warn({ event: 'sighup_ignored' }, 'SIGHUP ignored: this worker has no config file to reload'))
   }
   const ready: WorkerReady = { gatehouse: 'ready', address: gateway.url }
   process.send?.(ready)

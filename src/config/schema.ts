@@ -260,6 +260,24 @@ const apiKeySchema = z
     })
   })
 
+/**
+ * `auth.login_limit`: failed password logins per user and per client IP. On with these defaults
+ * when the key is absent; `false` turns it off.
+ */
+const loginLimitSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** Failures of one user name within `window` that start a block of that name. */
+    attempts: z.number().int().min(1).max(10_000).default(5),
+    window: duration({ min: 1_000, minText: '1s' }).default(15 * 60_000),
+    /** How long a block lasts from its start; attempts during it are refused and never extend it. */
+    block: duration({ min: 1_000, minText: '1s' }).default(15 * 60_000),
+    /** Failures from one client IP within `window` that start a block of that IP. */
+    per_ip_attempts: z.number().int().min(1).max(1_000_000).default(100),
+  }),
+], { error: 'expected false or {attempts, window, block, per_ip_attempts}' })
+export type LoginLimitConfig = Exclude<z.output<typeof loginLimitSchema>, false>
+
 // --- OIDC (auth.oidc) -------------------------------------------------------------------------
 /** A claim name or a dotted path into nested claims (`realm_access.roles`). */
 const claimPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'expected a claim name or a dotted path like "realm_access.roles"' })
@@ -309,6 +327,7 @@ const authSchema = z.strictObject({
   apikey: apiKeySchema.optional(),
   jwt: jwtSchema.optional(),
   anonymous: z.strictObject({ enabled: z.boolean().default(false), user: headerSafeName.default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
+  login_limit: loginLimitSchema.prefault({}),
   /** OpenID Connect providers (see the OIDC block above). */
   oidc: oidcSchema.default([]),
 }).superRefine((auth, ctx) => {
@@ -360,6 +379,8 @@ export const configSchema = z
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    /** The listener speaks HTTPS with this PEM certificate (chain) and key; both re-read on reload (SIGHUP). */
+    tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
     /** Peers whose X-Forwarded-For/-Proto/-Host and forward-auth headers are believed. */
     trusted_proxies: z.array(cidrSchema).default(['127.0.0.0/8', '::1/128']),
     /** Processes serving requests (node:cluster): a count, or `auto` for one per core. A digit string (from `${VAR}`) is a count. */

@@ -64,7 +64,7 @@ export function createIdentify(deps: IdentifyDeps): Identify {
       } catch (error) {
         if (!(error instanceof GatehouseError)) throw error
         deps.onRejected?.(authenticator, error, request)
-        rejection ??= error
+        rejection = graver(rejection, error)
         continue
       }
       if (!result) continue
@@ -84,4 +84,16 @@ export function createIdentify(deps: IdentifyDeps): Identify {
     const sessionAllowed = !methods || methods.includes('session')
     return (sessionAllowed ? await fromSession(request, setCookie, options) : null) ?? (authenticators.length > 0 ? await fromCredentials(request, setCookie, methods) : null)
   }
+}
+
+/**
+ * Which refusal the caller hears when several methods refused the same request: a method that
+ * could not decide (its service or store down: 503) outranks a refusal, since the credential may
+ * be good — with internal and external Basic on, an external outage must not read as "wrong
+ * password" — and a login limit (429) outranks a plain 401. Otherwise the first one stands.
+ */
+function graver(current: GatehouseError | undefined, next: GatehouseError): GatehouseError {
+  if (!current) return next
+  const rank = (error: GatehouseError) => (error.status === 503 ? 2 : error.status === 429 ? 1 : 0)
+  return rank(next) > rank(current) ? next : current
 }

@@ -1,6 +1,6 @@
 import { GatehouseError, Unauthenticated } from '../errors.js'
 import type { RequestView } from '../http/request-view.js'
-import { authorize } from './authorize.js'
+import { authorize, isAnonymous } from './authorize.js'
 import type { Caller, Identify } from './identify.js'
 import type { Route, Router } from './router.js'
 
@@ -69,7 +69,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (caller?.redirectTo) return { verdict: { kind: 'redirect', location: caller.redirectTo }, setCookie }
         const refusal = authorize(route, caller)
         if (!refusal) return { verdict: { kind: 'pass', route, caller }, setCookie }
-        const signIn = !caller && refusal.error instanceof Unauthenticated ? { rd: deps.withoutQueryCredentials(request.url) } : undefined
+        const signIn = (!caller || isAnonymous(caller)) && refusal.error instanceof Unauthenticated ? { rd: deps.withoutQueryCredentials(request.url) } : undefined
         return { verdict: { kind: 'deny', error: refusal.error, status: refusal.status, signIn }, setCookie }
       } catch (error) {
         if (!(error instanceof GatehouseError)) throw error

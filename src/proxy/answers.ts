@@ -33,6 +33,7 @@ export function createAnswers(deps: { basicChallenge?: string | undefined; store
       const html = res.req !== undefined && wantsHtml(res.req.headers)
       const headers: HeaderValues = html ? { ...pageHeaders, 'set-cookie': setCookie } : { 'cache-control': 'no-store', 'set-cookie': setCookie }
       if (answer.status === 401 && deps.basicChallenge) headers['www-authenticate'] = deps.basicChallenge
+      if (answer.headers) Object.assign(headers, answer.headers)
       if (html) sendAnswer(res, answer.status, headers, errorPage(answer.status, answer.body.message, { code: answer.body.reason ?? answer.body.code }), 'text/html; charset=utf-8')
       else sendAnswer(res, answer.status, headers, JSON.stringify(answer.body), 'application/json; charset=utf-8')
     },

@@ -66,8 +66,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (req: IncomingM
    */
   const refuse = (res: ServerResponse, error: unknown, setCookie: readonly string[], status: number | undefined, forNginx: boolean) => {
     if (!forNginx) return answers.error(res, error, setCookie, status)
-    const { status: answered, body } = errorResponse(error, status)
-    const headers: HeaderValues = { 'cache-control': 'no-store', 'set-cookie': setCookie, 'gatehouse-error': body.code }
+    const { status: answered, body, headers: extra } = errorResponse(error, status)
+    const headers: HeaderValues = { 'cache-control': 'no-store', 'set-cookie': setCookie, 'gatehouse-error': body.code, ...extra }
     if (body.reason) headers['gatehouse-reason'] = body.reason
     if (answered === 401 && deps.basicChallenge) headers['www-authenticate'] = deps.basicChallenge
     if (isStoreOutage(error)) deps.storeHealth.failed(error)

@@ -1,11 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
-import { createIdentityTokenSigner } from '../auth/jwt-sign.js'
+import { createIdentityTokenSigner, type IdentityTokenSigner } from '../auth/jwt-sign.js'
+import { createLoginLimiter, UNLIMITED } from '../auth/login-limit.js'
 import { createOidc } from '../oidc/index.js'
-import { startStateCleanup } from '../oidc/state-cleanup.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -22,13 +23,17 @@ import { startCleanup } from '../session/cleanup.js'
 import { createSessionLiveness } from '../session/liveness.js'
 import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
-import { createSharedState } from '../state/index.js'
 import type { SessionStore } from '../session/store/store.js'
+import { createSharedState, type SharedState } from '../state/index.js'
+import { startStateCleanup } from '../state/cleanup.js'
+import { audit } from '../telemetry/audit.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics, type Metrics } from '../telemetry/metrics.js'
 import { createRequestLog } from '../telemetry/request-log.js'
 import { StoreHealth } from '../telemetry/store-health.js'
 import { installErrorHandler } from './error-handler.js'
+import { applyTls, createListener, readTls, type Listener } from './listener.js'
+import { collectProblems, keepRestartSettings } from './reload.js'
 import { buildGuard } from './guard.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
@@ -47,49 +52,236 @@ export interface GatewayDeps {
   authenticators?: Authenticator[]
   /** Whether this process deletes expired sessions (default true; with workers, only slot 0 does). */
   runCleanup?: boolean
+  /** Injected by tests; otherwise createSharedState(config.session): counters every process on the store shares. */
+  sharedState?: SharedState
 }
 
 export interface Gateway {
-  /** Serves the gateway's own endpoints; its server also carries the proxy (see buildGateway). */
+  /** Serves the gateway's own endpoints (the current one: a reload builds a new app). */
   readonly app: FastifyInstance
+  /** The running config (after a reload, the new one). */
   readonly config: Config
   readonly log: Logger
   readonly store: SessionStore
   readonly metrics: Metrics
+  /** The node:http (or node:https, with `tls`) server; it outlives reloads. */
+  readonly server: Listener
+  /** Starts listening; resolves with the URL. */
+  listen(options: { host: string; port: number }): Promise<string>
+  /**
+   * Applies a new config without dropping connections or sessions: everything built from the
+   * config is built anew and swapped in; the server, the session store and open WebSocket
+   * tunnels stay. Throws ConfigInvalid listing every problem (the running config stays);
+   * resolves with the settings that need a restart (kept at their old values).
+   */
+  reload(next: Config): Promise<{ needsRestart: string[] }>
   /** Stops accepting, lets requests in flight finish, then stops timers, upstream pools and the store. */
   close(): Promise<void>
 }
 
+/** What one config builds: everything a reload replaces. */
+interface Handlers {
+  readonly config: Config
+  readonly app: FastifyInstance
+  readonly users: UserDirectory
+  readonly identityTokens: IdentityTokenSigner | null
+  readonly serve: (req: IncomingMessage, res: ServerResponse) => void
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  readonly websockets: { close(): void; readonly open: number }
+}
+
+/** What outlives a reload: built once, shared by every generation of handlers. */
+interface Shell {
+  readonly clock: Clock
+  readonly log: Logger
+  readonly store: SessionStore
+  /** Counters and small values shared with every gateway and worker on the store (login limits). */
+  readonly sharedState: SharedState
+  readonly metrics: Metrics
+  readonly storeHealth: StoreHealth
+  readonly upstreams: ReturnType<typeof createUpstreamPools>
+  readonly requestLog: ReturnType<typeof createRequestLog>
+  /** The server's request listener (for WebSocket upgrades that are served as plain requests). */
+  readonly serveAsRequest: (req: IncomingMessage, res: ServerResponse) => void
+}
+
 /**
  * Builds the whole gateway without listening: config in, one HTTP server out. The composition
- * root: every module gets only what it uses.
+ * root: every module gets only what it uses. What outlives a reload (the server, the session
+ * store, metrics, upstream pools) is built here once; everything else in buildHandlers, per config.
+ */
+export async function buildGateway(config: Config, deps: GatewayDeps = {}): Promise<Gateway> {
+  const clock = deps.clock ?? systemClock
+  const log = deps.logger ?? createLogger(config.log.level)
+  const tls = readTls(config)
+  const store = deps.store ?? (await createSessionStore(config.session, config.secrets, clock))
+  const sharedState = deps.sharedState ?? (await createSharedState(config.session))
+  const metrics = createMetrics()
+  let closing = false
+  let current: Handlers
+  // The hot path: one indirection to the current handlers, swapped whole by a reload.
+  const serveAsRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Draining: answer what is in flight, then let the client reconnect elsewhere.
+    if (closing) res.shouldKeepAlive = false
+    current.serve(req, res)
+  }
+  const shell: Shell = {
+    clock,
+    log,
+    store,
+    sharedState,
+    metrics,
+    storeHealth: new StoreHealth(log),
+    upstreams: createUpstreamPools(),
+    requestLog: createRequestLog(log, metrics),
+    serveAsRequest,
+  }
+  try {
+    current = await buildFromConfig(config, shell, deps, null)
+  } catch (error) {
+    if (!deps.store) await store.close()
+    if (!deps.sharedState) await sharedState.close()
+    throw error
+  }
+  // Tunnels opened under an older config keep running with the handlers that opened them.
+  const generations = new Set<Handlers>([current])
+  const server = createListener(tls, serveAsRequest)
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => current.upgrade(req, socket, head))
+  // Longer than the idle timeout of the proxies in front (nginx keeps upstream connections
+  // 60 s): a connection they believe open must not have been closed here (Node's default is 5 s).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
+
+  const startCleanupFor = (c: Config) => (deps.runCleanup === false ? { stop() {} } : startCleanup(store, c.session.cleanup_interval, clock, log))
+  let cleanup = startCleanupFor(config)
+  const startStateCleanupFor = (c: Config) => (deps.runCleanup === false ? { stop() {} } : startStateCleanup(sharedState, c.session.cleanup_interval, clock, log))
+  let stateCleanup = startStateCleanupFor(config)
+  let closed: Promise<void> | undefined
+  return {
+    get app() {
+      return current.app
+    },
+    get config() {
+      return current.config
+    },
+    log,
+    store,
+    metrics,
+    server,
+    listen(options) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject)
+          const address = server.address()
+          const scheme = tls ? 'https' : 'http'
+          if (address === null || typeof address === 'string') return resolve(`${scheme}://${options.host}:${options.port}`)
+          resolve(`${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`)
+        })
+      })
+    },
+    async reload(input) {
+      if (closing) throw new Error('the gateway is shutting down')
+      const { config: next, needsRestart } = keepRestartSettings(current.config, input)
+      // Every file the new config names is read before anything is swapped; all problems at once.
+      const previous = current
+      const [nextTls, handlers] = await collectProblems([() => readTls(next), () => buildFromConfig(next, shell, deps, previous)] as const)
+      if (nextTls) applyTls(server, nextTls)
+      current = handlers
+      // Older handlers are kept only while tunnels they opened are open (to cut them at shutdown).
+      for (const old of generations) if (old.websockets.open === 0) generations.delete(old)
+      generations.add(handlers)
+      log.level = next.log.level
+      if (next.session.cleanup_interval !== previous.config.session.cleanup_interval) {
+        cleanup.stop()
+        cleanup = startCleanupFor(next)
+        stateCleanup.stop()
+        stateCleanup = startStateCleanupFor(next)
+      }
+      // ── Reload: the new user directory takes effect here. ──────────────────────────────
+      // The single place where a reload applies new users (sessions following the directory
+      // hook in here with `previous.users` → `handlers.users`); the handlers above already
+      // authenticate against `handlers.users`.
+      usersReloaded(previous.users, handlers.users)
+      // ────────────────────────────────────────────────────────────────────────────────────
+      return { needsRestart }
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true
+        cleanup.stop()
+        stateCleanup.stop()
+        for (const handlers of generations) handlers.websockets.close()
+        // Stop listening and close idle keep-alive sockets; requests in flight finish first.
+        await new Promise<void>((resolve) => {
+          if (!server.listening) return resolve()
+          server.close(() => resolve())
+          server.closeIdleConnections()
+        })
+        await current.app.close()
+        await shell.upstreams.close()
+        await store.close()
+        await sharedState.close()
+      })()
+      return closed
+    },
+  }
+}
+
+/** A directory with nobody in it: lets a reload whose users are invalid still report the other problems. */
+const NO_USERS: UserDirectory = { size: 0, find: () => undefined, verify: async () => null }
+
+/** Users, then the handlers on them; with users that fail, the handlers are still built to report their own problems. */
+async function buildFromConfig(config: Config, shell: Shell, deps: GatewayDeps, previous: Handlers | null): Promise<Handlers> {
+  let users: UserDirectory | undefined
+  const [, handlers] = await collectProblems([
+    async () => (users = deps.users ?? (await createUserDirectory(config))),
+    () => buildHandlers(config, users ?? NO_USERS, shell, deps, previous),
+  ] as const)
+  return handlers
+}
+
+/** Called once per successful reload with the old and the new user directory. */
+function usersReloaded(_previous: UserDirectory, _next: UserDirectory): void {}
+
+/**
+ * Everything built from one config, on the shell's long-lived parts: the guard, proxy,
+ * forward-auth and WebSocket handlers, and a Fastify app (never listening itself: the shell's
+ * server hands it requests through `app.routing`) for the gateway's own endpoints.
  *
  * Proxied requests — the hot path — go from node:http straight into the pipeline and an undici
  * pool; only the gateway's own endpoints (under `endpoints.prefix`, and the logout path) go
  * through Fastify, whose routing, hooks and reply objects the proxy does not pay for.
  */
-export async function buildGateway(config: Config, deps: GatewayDeps = {}): Promise<Gateway> {
-  const clock = deps.clock ?? systemClock
-  const log = deps.logger ?? createLogger(config.log.level)
-  const users = deps.users ?? (await createUserDirectory(config))
-  const store = deps.store ?? (await createSessionStore(config.session, config.secrets, clock))
-  const metrics = createMetrics()
-  const storeHealth = new StoreHealth(log)
+async function buildHandlers(config: Config, users: UserDirectory, shell: Shell, deps: GatewayDeps, previous: Handlers | null): Promise<Handlers> {
+  const { clock, log, store, metrics, storeHealth, upstreams, requestLog } = shell
   const prefix = config.endpoints.prefix
-  // OIDC (auth.oidc): tokens and replay checks in the shared state beside the sessions.
-  const oidcState = config.auth.oidc.length > 0 ? await createSharedState(config.session) : null
-  const oidc = oidcState ? await createOidc(config, { state: oidcState, admin: store.admin, clock, log }) : null
-  const { sessions, consumed, redirects, identify, logout, pipeline } = buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, oidc })
+  // OIDC (auth.oidc): providers' tokens and replay checks in the shared state beside the sessions.
+  const oidc = await createOidc(config, { state: shell.sharedState, admin: store.admin, clock, log })
+  // auth.login_limit: one limiter for the login endpoint and the Basic authenticators.
+  const loginLimit = config.auth.login_limit
+  const loginLimiter = loginLimit
+    ? createLoginLimiter(loginLimit, shell.sharedState, clock, {
+        events: {
+          refused: (event) => (metrics.logins.inc({ provider: 'any', result: 'blocked' }), audit(log, 'login_blocked', event, 'login attempt refused by auth.login_limit')),
+          blockStarted: (event) => audit(log, 'login_block_started', { ...event, until: new Date(event.until).toISOString() }, 'login block started'),
+        },
+      })
+    : UNLIMITED
+  const [guard, identityTokens] = await collectProblems([
+    () => buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter, oidc }),
+    // Without a key file the signing key is generated: a reload keeps it, so upstreams that
+    // cached the JWKS keep verifying.
+    () => createIdentityTokenSigner(config, clock, { generatedKey: previous?.identityTokens?.generatedKey ?? undefined }),
+  ] as const)
+  const { sessions, consumed, redirects, identify, logout, pipeline } = guard
   // Signed-out browsers go to the login page when it has something to offer: the form or a provider.
   const hasLoginPage = config.auth.form.enabled || config.auth.oidc.length > 0
 
-  const identityTokens = await createIdentityTokenSigner(config, clock)
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
   const frameAncestors = frameAncestorsDirective(config.endpoints.frame_ancestors)
   const loginPath = `${prefix}/login`
   const logoutPath = config.session.logout.path ?? `${prefix}/logout`
-  const upstreams = createUpstreamPools()
-  const requestLog = createRequestLog(log, metrics)
   const trusted = createTrustedProxies(config.trusted_proxies)
   const rewriter = createHeaderRewriter(config.identity_headers, consumed)
   const proxy = createProxyHandler({
@@ -125,8 +317,6 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const forwardAuthPaths = new Set([`${prefix}/auth`, `${prefix}/forward-auth`])
 
   const isGatewayEndpoint = (path: string): boolean => underPrefix(path, prefix) || path === logoutPath
-  let closing = false
-  let serveAsRequest: (req: IncomingMessage, res: ServerResponse) => void = () => undefined
   const websockets = createWebSockets({
     pipeline,
     logout,
@@ -141,36 +331,15 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     liveness: createSessionLiveness(store.admin, policyFromConfig(config), clock),
     checkInterval: config.session.touch_interval,
     isGatewayEndpoint,
-    serveAsRequest: (req, res) => serveAsRequest(req, res),
+    serveAsRequest: shell.serveAsRequest,
   })
   const app = Fastify({
     // Gatehouse writes its own one-line-per-request log (createRequestLog) with its own pino.
     logger: false,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
     requestIdHeader: false,
     // request.ip / protocol / hostname from X-Forwarded-* only when the peer is in `trusted_proxies`.
     trustProxy: (address: string) => trusted.trusts(address),
-    serverFactory: (fastifyHandler) => {
-      serveAsRequest = (req: IncomingMessage, res: ServerResponse) => {
-        // Draining: answer what is in flight, then let the client reconnect elsewhere.
-        if (closing) res.shouldKeepAlive = false
-        // X-Forwarded-* and the forward-auth headers are believed only from `trusted_proxies`:
-        // from anyone else they are dropped here, before any part of the gateway reads them.
-        if (!trusted.trusts(req.socket.remoteAddress)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
-        const path = pathOf(req.url ?? '/')
-        if (forwardAuthPaths.has(path)) forwardAuth(req, res)
-        else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
-        else proxy(req, res)
-      }
-      const server = createServer(serveAsRequest)
-      server.on('upgrade', websockets.upgrade)
-      // Longer than the idle timeout of the proxies in front (nginx keeps upstream connections
-      // 60 s): a connection they believe open must not have been closed here (Node's default is 5 s).
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
-      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
-      return server
-    },
   })
   installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: hasLoginPage ? loginPath : null })
   app.addHook('onResponse', async (request, reply) => {
@@ -180,7 +349,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
   const providers = config.auth.oidc.map((provider) => ({ name: provider.name, href: `${prefix}/oidc/${provider.name}/login` }))
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, providers })
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter, secureCookie: config.session.cookie.secure, providers })
   if (oidc) registerOidcRoutes(app, { prefix, publicUrl: config.public_url, oidc, sessions, redirects, log, metrics, storeHealth })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout, redirects })
   registerSessionRoutes(app, { prefix, identify })
@@ -196,28 +365,16 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
     pageHeaders: pageSecurityHeaders(frameAncestors, { scripts: true }),
   })
 
-  const cleanup = deps.runCleanup === false ? { stop() {} } : startCleanup(store, config.session.cleanup_interval, clock, log)
-  const oidcCleanup = oidcState && deps.runCleanup !== false ? startStateCleanup(oidcState, config.session.cleanup_interval, clock, log) : null
-  let closed: Promise<void> | undefined
-  return {
-    app,
-    config,
-    log,
-    store,
-    metrics,
-    close() {
-      closed ??= (async () => {
-        closing = true
-        cleanup.stop()
-        oidcCleanup?.stop()
-        websockets.close()
-        // Fastify stops the listener and closes idle keep-alive sockets; requests in flight finish first.
-        await app.close()
-        await upstreams.close()
-        await store.close()
-        await oidcState?.close()
-      })()
-      return closed
-    },
+  await app.ready()
+  const fastifyHandler = app.routing.bind(app)
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    // X-Forwarded-* and the forward-auth headers are believed only from `trusted_proxies`:
+    // from anyone else they are dropped here, before any part of the gateway reads them.
+    if (!trusted.trusts(req.socket.remoteAddress)) for (const name of FORWARDING_HEADERS) if (req.headers[name] !== undefined) delete req.headers[name]
+    const path = pathOf(req.url ?? '/')
+    if (forwardAuthPaths.has(path)) forwardAuth(req, res)
+    else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
+    else proxy(req, res)
   }
+  return { config, app, users, identityTokens, serve, upgrade: websockets.upgrade, websockets }
 }

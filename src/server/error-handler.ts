@@ -21,8 +21,9 @@ export function installErrorHandler(app: FastifyInstance, log: Logger, storeHeal
     return true
   }
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = errorResponse(error)
+    const { status, body, headers } = errorResponse(error)
     if (status === 401 && basicChallenge) reply.header('www-authenticate', basicChallenge)
+    if (headers) reply.headers(headers)
     if (isStoreOutage(error)) storeHealth.failed(error)
     else if (status >= 500) log.error({ err: error, method: request.method, path: pathOf(request.url) }, 'unexpected error')
     if (reply.sent) return

@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js'
 import { createAuthenticators } from '../auth/index.js'
+import type { LoginLimiter } from '../auth/login-limit.js'
 import type { Oidc } from '../oidc/index.js'
 import { withOidcSessions } from '../oidc/session-check.js'
 import { absolute, gatewayOrigin } from '../oidc/urls.js'
@@ -38,6 +39,8 @@ export interface GuardDeps {
   readonly metrics: Metrics
   /** Injected by tests; otherwise built from `auth`. */
   readonly authenticators?: readonly Authenticator[] | undefined
+  /** `auth.login_limit`, for the Basic and external Basic authenticators built here. */
+  readonly loginLimiter?: LoginLimiter | undefined
   /** `auth.oidc` when configured: OIDC sessions are checked (refresh, provider logout) and logged out at the provider. */
   readonly oidc?: Oidc | null | undefined
 }
@@ -57,7 +60,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     },
   })
   const sessions = new BrowserSessions(manager, config.session.cookie)
-  const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock)
+  const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock, deps.loginLimiter)
   const consumed = consumedCredentials(authenticators, sessions)
   const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
   const identifyAny = createIdentify({

@@ -3,6 +3,8 @@ import type { Logger } from './logger.js'
 export type AuditEvent =
   | 'login_success'
   | 'login_failure'
+  | 'login_blocked'
+  | 'login_block_started'
   | 'logout'
   | 'session_renewed'
   | 'session_evicted'

@@ -44,6 +44,18 @@ describe('valid configurations load', () => {
     const config = loadConfigFile('examples/gatehouse.yaml', { GATEHOUSE_SECRET: 'x'.repeat(40) })
     assert.equal(config.session.idle_timeout, 8 * 3600_000)
     assert.equal(config.session.lifespan, 30 * 86_400_000)
+    assert.deepEqual(config.auth.login_limit, { attempts: 5, window: 15 * 60_000, block: 15 * 60_000, per_ip_attempts: 100 })
+  })
+
+  test('examples/gatehouse.yaml ships no usable credential (it once had an admin with its password in a comment)', () => {
+    const text = readFileSync('examples/gatehouse.yaml', 'utf8')
+    const config = loadConfigFile('examples/gatehouse.yaml', { GATEHOUSE_SECRET: 'x'.repeat(40) })
+    assert.ok(Array.isArray(config.users))
+    for (const user of config.users as { username: string; password_hash?: string }[]) assert.equal(user.password_hash, undefined, user.username)
+    assert.equal(config.admin.token, undefined)
+    assert.doesNotMatch(text, /\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{16,}\$[A-Za-z0-9+/]{20,}/, 'no real hash, even commented out')
+    assert.doesNotMatch(text, /password:\s*\S/i, 'no password in a comment')
+    assert.match(text, /gatehouse hash-password/)
   })
 })
 

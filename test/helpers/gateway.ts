@@ -6,6 +6,10 @@ import { startEchoUpstream, type EchoRequest } from '../../src/demo/echo-upstrea
 import { buildGateway, type Gateway, type GatewayDeps } from '../../src/server/app.js'
 import { createLogger } from '../../src/telemetry/logger.js'
 import { Writable } from 'node:stream'
+import { randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 export const SECRET = 'test-secret-0123456789abcdef0123456789abcdef'
 export const ALICE = { username: 'alice', password: 'correct horse battery staple', roles: ['admin', 'ops'], email: 'alice@example.com' }
@@ -45,7 +49,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
       users: await testUsers(),
       log: { level: 'info' },
       ...overrides,
-      session: { storage: 'memory', ...((overrides.session as object) ?? {}) },
+      session: withStateFile({ storage: 'memory', ...((overrides.session as object) ?? {}) }),
     },
     {},
   )
@@ -53,7 +57,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const clock = (deps.clock as ManualClock | undefined) ?? new ManualClock(Date.now())
   const logger = createLogger(config.log.level, new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }))
   const gateway = await buildGateway(config, { clock, logger, ...deps })
-  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 })
+  const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
   return {
     url,
     upstreamUrl: upstream.url,
@@ -65,8 +69,20 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
     async close() {
       await gateway.close()
       await upstream.close()
+      const stateFile = (config.session.storage === 'cookie' && config.session.sqlite.path.includes('gh-test-state-')) ? config.session.sqlite.path : undefined
+      if (stateFile) for (const suffix of ['', '-wal', '-shm']) rmSync(stateFile + suffix, { force: true })
     },
   }
+}
+
+/**
+ * Cookie storage keeps its shared state (login-limit counters, …) in SQLite at `sqlite.path`,
+ * by default ./gatehouse-sessions.db: a test gets a file of its own instead, so counters never
+ * carry over between test files or runs.
+ */
+function withStateFile(session: Record<string, unknown>): Record<string, unknown> {
+  if (session.storage !== 'cookie' || session.sqlite !== undefined) return session
+  return { ...session, sqlite: { path: join(tmpdir(), `gh-test-state-${randomUUID()}.db`) } }
 }
 
 /** Posts JSON credentials; returns the response and the session cookie value (if any). */

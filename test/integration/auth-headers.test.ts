@@ -97,7 +97,8 @@ describe('per-route rules with token roles and anonymous termination', () => {
   test('deny_anonymous answers with the configured status and message; real credentials still pass there', async () => {
     const gw = await startTestGateway({
       auth: { anonymous: { enabled: true, user: 'anonymous_users' }, apikey: { keys: [{ key: KEY, user: 'fiona' }] } },
-      routes: [{ path: '/members', deny_anonymous: { status: 401, message: 'So long and thanks for all the fish!' } }],
+      // `/open` is `auth: optional`: the anonymous identity passes only there (contract "Anonymous").
+      routes: [{ path: '/members', deny_anonymous: { status: 401, message: 'So long and thanks for all the fish!' } }, { path: '/open', auth: 'optional' }],
     })
     try {
       const denied = await get(gw.url, '/members/area')

@@ -99,10 +99,13 @@ describe('external Basic (ROR)', () => {
 })
 
 describe('anonymous and per-route rules', () => {
-  test('anonymous passes as the configured identity; a route can terminate it or require roles', async () => {
+  // Contract "Anonymous": the anonymous identity passes `auth: optional` routes only; `auth: required`
+  // (the default) treats it as no credentials (was: it passed every route).
+  test('anonymous passes optional routes as the configured identity; required routes want real credentials; a route can terminate it', async () => {
     const gw = await startTestGateway({
       auth: { anonymous: { enabled: true, user: 'guest' } },
       routes: [
+        { path: '/public', auth: 'optional' },
         { path: '/private', deny_anonymous: { status: 403, message: 'So long and thanks for all the fish!' } },
         { path: '/admin', roles: ['admin'] },
       ],
@@ -113,7 +116,14 @@ describe('anonymous and per-route rules', () => {
       const denied = await get(gw.url, '/private/x')
       assert.equal(denied.status, 403)
       assert.equal(((await denied.json()) as { message: string }).message, 'So long and thanks for all the fish!')
-      assert.equal((await get(gw.url, '/admin')).status, 403)
+      const required = await get(gw.url, '/admin')
+      assert.equal(required.status, 401)
+      assert.equal(((await required.json()) as { reason: string }).reason, 'no_credentials')
+      const browser = await get(gw.url, '/admin?x=1', { accept: 'text/html' })
+      assert.equal(browser.status, 302, 'a browser gets the login page, not the anonymous identity')
+      assert.equal(browser.headers.get('location'), `/_gatehouse/login?rd=${encodeURIComponent('/admin?x=1')}`)
+      const forwardAuth = await get(gw.url, '/_gatehouse/auth', { 'x-original-uri': '/admin' })
+      assert.equal(forwardAuth.status, 401, 'forward-auth applies the same rule')
       const { cookie } = await login(gw.url, ALICE.username, ALICE.password)
       assert.equal((await get(gw.url, '/private/x', { cookie: cookie! })).status, 200)
       assert.equal((await get(gw.url, '/admin', { cookie: cookie! })).status, 200)

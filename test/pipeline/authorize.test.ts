@@ -36,3 +36,28 @@ describe('authorize', () => {
     assert.equal(authorize(route({ deny_anonymous: { status: 451, message: 'm' } }), caller([])), null)
   })
 })
+
+describe('authorize: the anonymous identity (contract, "Anonymous")', () => {
+  test('never satisfies auth: required — it is refused like a caller without credentials (401 no_credentials)', () => {
+    const refusal = authorize(route({}), caller([], 'anonymous'))
+    assert.ok(refusal?.error instanceof Unauthenticated)
+    assert.equal(refusal.status, 401)
+    assert.equal(refusal.error.reason, 'no_credentials')
+    // Even when the anonymous roles would match the route's.
+    assert.ok(authorize(route({ roles: ['public'] }), caller(['public'], 'anonymous'))?.error instanceof Unauthenticated)
+  })
+
+  test('auth: optional lets it through (its roles still checked against the route\'s roles)', () => {
+    assert.equal(authorize(route({ auth: 'optional' }), caller([], 'anonymous')), null)
+    assert.equal(authorize(route({ auth: 'optional', roles: ['public'] }), caller(['public'], 'anonymous')), null)
+    assert.ok(authorize(route({ auth: 'optional', roles: ['staff'] }), caller(['public'], 'anonymous'))?.error instanceof Forbidden)
+  })
+
+  test('deny_anonymous answers it before any other rule, on required and optional routes alike', () => {
+    for (const auth of ['required', 'optional'] as const) {
+      const refusal = authorize(route({ auth, deny_anonymous: { status: 451, message: 'm' } }), caller([], 'anonymous'))
+      assert.ok(refusal?.error instanceof AnonymousDenied, auth)
+      assert.equal(refusal.status, 451)
+    }
+  })
+})

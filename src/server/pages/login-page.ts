@@ -1,10 +1,12 @@
 import { escapeHtml } from '../../http/html.js'
 
 /** The login form: plain HTML, no external assets, usable with a keyboard and a screen reader. */
-export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined; form?: boolean | undefined; providers?: readonly LoginProvider[] | undefined }): string {
+export function renderLoginPage(options: { action: string; rd?: string | undefined; error?: string | undefined; username?: string | undefined; notice?: string | undefined; form?: boolean | undefined; providers?: readonly LoginProvider[] | undefined }): string {
   const error = options.error
     ? `<p class="error" role="alert" id="login-error">${escapeHtml(options.error)}</p>`
     : ''
+  // A setup problem the person signing in should see before trying (e.g. a cookie the browser will drop).
+  const notice = options.notice ? `<p class="notice" role="alert" id="login-notice">${escapeHtml(options.notice)}</p>` : ''
   const rd = options.rd ? `<input type="hidden" name="rd" value="${escapeHtml(options.rd)}">` : ''
   const providers = renderProviders(options.providers ?? [], options.rd, options.form !== false)
   return `<!doctype html>
@@ -24,6 +26,7 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
   input:focus-visible, button:focus-visible { outline: 3px solid #2b6cb0; outline-offset: 2px; }
   button { margin-top: 1.5rem; width: 100%; padding: .7rem; font-size: 1rem; font-weight: 600; color: #fff; background: #2b6cb0; border: 0; border-radius: 6px; cursor: pointer; }
   .error { margin: 0 0 1rem; padding: .6rem .8rem; border-radius: 6px; background: #fde8e8; color: #9b1c1c; }
+  .notice { margin: 0 0 1rem; padding: .6rem .8rem; border-radius: 6px; background: #fef3c7; color: #78350f; }
   .providers { margin: 0 0 1.5rem; padding: 0; list-style: none; display: grid; gap: .6rem; }
   .providers a { display: block; padding: .7rem; text-align: center; font-weight: 600; border: 1px solid #2b6cb0; border-radius: 6px; color: inherit; text-decoration: none; }
   .providers a:focus-visible { outline: 3px solid #2b6cb0; outline-offset: 2px; }
@@ -33,6 +36,7 @@ export function renderLoginPage(options: { action: string; rd?: string | undefin
 <body>
 <main>
   <h1>Sign in</h1>
+  ${notice}
   ${error}
   ${providers}
   ${options.form === false ? '' : `<form method="post" action="${escapeHtml(options.action)}" ${options.error ? 'aria-describedby="login-error"' : ''}>

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { UserDirectory } from '../../auth/users.js'
-import { BadRequest, Forbidden, InvalidCredentials } from '../../errors.js'
+import type { LoginLimiter } from '../../auth/login-limit.js'
+import { BadRequest, Forbidden, InvalidCredentials, TooManyAttempts } from '../../errors.js'
 import type { RedirectPolicy } from '../../pipeline/redirect-policy.js'
 import type { BrowserSessions } from '../../session/browser-sessions.js'
 import type { Session } from '../../session/session.js'
@@ -9,6 +10,7 @@ import type { Logger } from '../../telemetry/logger.js'
 import type { Metrics } from '../../telemetry/metrics.js'
 import type { StoreHealth } from '../../telemetry/store-health.js'
 import { renderLoginPage, type LoginProvider } from '../pages/login-page.js'
+import { dropsSecureCookie, INSECURE_COOKIE_NOTICE } from '../secure-cookie.js'
 
 const FAILURE_MESSAGE = 'Invalid username or password.'
 const MAX_FIELD = 1024
@@ -24,6 +26,10 @@ export interface LoginDeps {
   readonly log: Logger
   readonly metrics: Metrics
   readonly storeHealth: StoreHealth
+  /** `auth.login_limit`: checked before the password, told the outcome after. */
+  readonly limiter: LoginLimiter
+  /** `session.cookie.secure`: over plain http to a non-loopback host the page says the browser will drop it. */
+  readonly secureCookie?: boolean | undefined
   /** OIDC providers' sign-in links, shown beside the form (or alone when the form is off). */
   readonly providers?: readonly LoginProvider[] | undefined
 }
@@ -32,12 +38,15 @@ export interface LoginDeps {
 export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void {
   const { path, users, sessions, redirects, pageHeaders, log, metrics } = deps
   const disabled = { error: 'not_found', code: 'ERR_ROUTE_NOT_FOUND', message: 'login form disabled' }
+  // request.protocol and hostname follow X-Forwarded-Proto/-Host only from `trusted_proxies`.
+  const dropsCookie = (request: { protocol: string; hostname: string }) => dropsSecureCookie(deps.secureCookie === true, request.protocol, request.hostname)
 
   app.get(path, async (request, reply) => {
     const providers = deps.providers ?? []
     if (!deps.formEnabled && providers.length === 0) return reply.code(404).send(disabled)
     const rd = redirects.safe((request.query as Record<string, unknown>).rd, request.headers)
-    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, form: deps.formEnabled, providers }))
+    const notice = dropsCookie(request) ? INSECURE_COOKIE_NOTICE : undefined
+    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, notice, form: deps.formEnabled, providers }))
   })
 
   app.post(path, { bodyLimit: 16 * 1024 }, async (request, reply) => {
@@ -49,7 +58,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     const rd = redirects.safe(rawRd, request.headers)
     if (rawRd !== undefined && rd === null) log.warn({ event: 'redirect_refused' }, 'login rd outside allowed hosts; using /')
 
+    let attempt
+    try {
+      attempt = await deps.limiter.begin(username, request.ip)
+    } catch (error) {
+      // Blocked: the password is not looked at. Browsers get the form again, with why and for how long.
+      if (!fromForm || !(error instanceof TooManyAttempts)) throw error
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username, providers: deps.providers }))
+    }
     const user = await users.verify(username, password)
+    if (!user) await attempt.failed()
+    else await attempt.succeeded()
     if (!user) {
       metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
@@ -66,6 +85,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     metrics.logins.inc({ provider: 'form', result: 'success' })
     metrics.sessionEvents.inc({ event: 'created' })
     audit(log, 'login_success', { provider: 'form', user: user.username, session: started.session.id.slice(0, 12), ip: request.ip }, 'login')
+    if (dropsCookie(request)) log.warn({ event: 'insecure_cookie', user: user.username, host: request.hostname }, 'login over plain http with session.cookie.secure: the browser will drop the session cookie and come back to the login page')
     reply.header('set-cookie', started.setCookie).header('cache-control', 'no-store')
     if (fromForm) return reply.redirect(rd ?? '/', 302)
     return reply.send({ ...describeSession(started.session), ...(rd ? { redirect: rd } : {}) })
