@@ -69,6 +69,21 @@ export const REASONS = {
   bad_invalidate_body: { status: 400, meaning: '`_invalidate` body not `{"match":"all"}` or a valid `{"match":"query",…}`' },
   unknown_session: { status: 404, meaning: 'admin API: no session with that id (or not a well-formed id), 404; a session cookie this gateway never issued (forged, garbled, another secret): 401' },
   cookie_storage: { status: 501, meaning: 'listing or revoking sessions with `session.storage: cookie`' },
+
+  // OIDC (auth.oidc)
+  unknown_oidc_provider: { status: 404, meaning: 'no `auth.oidc` provider of that name in `<prefix>/oidc/{name}/…`' },
+  oidc_no_login: { status: 401, meaning: 'OIDC callback without a login started in this browser (no, expired or forged login cookie)' },
+  oidc_bad_state: { status: 401, meaning: 'OIDC callback whose `state` is missing or not the one of the login this browser started' },
+  oidc_replayed: { status: 401, meaning: 'OIDC callback for a login already completed (a replayed `code`/`state`)' },
+  oidc_denied: { status: 401, meaning: 'the provider answered the callback with an `error` (`access_denied`, `login_required`, …)' },
+  oidc_code_rejected: { status: 401, meaning: 'the provider\'s token endpoint refused the authorization code (used, expired, or PKCE mismatch)' },
+  oidc_bad_id_token: { status: 401, meaning: 'the provider\'s answer failed validation: the ID token (signature against the provider JWKS, `alg` outside the asymmetric allow-list, `iss`, `aud`, `exp`, `nonce`) or the authorization response (its `iss`)' },
+  oidc_role_not_allowed: { status: 403, meaning: 'the provider\'s user has none of the provider\'s `allowed_roles`' },
+  oidc_unavailable: { status: 503, meaning: 'the OpenID provider (discovery, token endpoint, JWKS) cannot be reached or answers garbage' },
+  bad_logout_token: { status: 400, meaning: 'back-channel logout: `logout_token` missing, unsigned (`alg: none`) or badly signed, wrong `iss`/`aud`, no logout `events`, a `nonce`, no `sid`/`sub`, no `jti`, or too old' },
+  logout_token_replayed: { status: 400, meaning: 'back-channel logout: a `logout_token` whose `jti` was already used' },
+  bad_frontchannel_logout: { status: 400, meaning: 'front-channel logout: `iss` missing or not the provider\'s issuer exactly, or `sid` missing' },
+  oidc_token_too_large: { status: 500, meaning: 'a token from the provider is too large to keep in the shared state (over ~6 KB: 8 KB sealed per entry)' },
 } as const satisfies Readonly<Record<string, { readonly status: number; readonly meaning: string }>>
 
 /** A documented `reason`; anything else does not type-check. */

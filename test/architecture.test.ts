@@ -54,7 +54,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   proxy: ['auth', 'config', 'http', 'pipeline', 'telemetry'],
   admin: ['http', 'pipeline', 'session', 'telemetry'],
   demo: ['http'],
-  server: ['admin', 'auth', 'config', 'http', 'pipeline', 'proxy', 'session', 'state', 'telemetry'],
+  // OpenID Connect: providers, logins' tokens in the shared state, OIDC sessions and logout.
+  oidc: ['auth', 'config', 'http', 'pipeline', 'session', 'state', 'telemetry'],
+  server: ['admin', 'auth', 'config', 'http', 'oidc', 'pipeline', 'proxy', 'session', 'state', 'telemetry'],
   cluster: ['config', 'server', 'telemetry'],
   cli: ['auth', 'cluster', 'config', 'demo', 'server', 'session', 'state', 'telemetry'],
 }
@@ -106,13 +108,13 @@ describe('architecture', () => {
   })
 
   test('the request hot path (proxy, pipeline, session, auth, http) does not use Fastify', () => {
-    const fastify = files.filter((f) => ['proxy', 'pipeline', 'session', 'auth', 'http'].includes(f.unit) && f.packageImports.some((p) => p === 'fastify' || p.startsWith('@fastify/')))
+    const fastify = files.filter((f) => ['proxy', 'pipeline', 'session', 'auth', 'http', 'oidc'].includes(f.unit) && f.packageImports.some((p) => p === 'fastify' || p.startsWith('@fastify/')))
     assert.deepEqual(fastify.map((f) => f.path), [])
   })
 
-  test('only session/session-cookie.ts knows the session cookie format; only auth/jwt.ts imports jose', () => {
+  test('only session/session-cookie.ts knows the session cookie format; only auth/jwt.ts (and oidc/logout-token.ts, for logout tokens) imports jose', () => {
     const cookieWriters = files.filter((f) => f.relativeImports.some((t) => t.endsWith('session/session-cookie.js'))).map((f) => f.path)
     assert.deepEqual(cookieWriters, ['session/browser-sessions.ts'])
-    assert.deepEqual(files.filter((f) => f.packageImports.includes('jose')).map((f) => f.path), ['auth/jwt.ts'])
+    assert.deepEqual(files.filter((f) => f.packageImports.includes('jose')).map((f) => f.path).sort(), ['auth/jwt.ts', 'oidc/logout-token.ts'])
   })
 })

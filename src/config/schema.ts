@@ -308,6 +308,48 @@ const loginLimitSchema = z.union([
 ], { error: 'expected false or {attempts, window, block, per_ip_attempts}' })
 export type LoginLimitConfig = Exclude<z.output<typeof loginLimitSchema>, false>
 
+// --- OIDC (auth.oidc) -------------------------------------------------------------------------
+/** A claim name or a dotted path into nested claims (`realm_access.roles`). */
+const claimPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, { message: 'expected a claim name or a dotted path like "realm_access.roles"' })
+const oidcProviderSchema = z
+  .strictObject({
+    /** In URLs (`<prefix>/oidc/<name>/…`) and in sessions' provider `{type: oidc, name}`. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'expected a URL-safe name: lower-case letters, digits, "-" and "_" (up to 63)' }),
+    issuer: httpUrl,
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1).optional(),
+    /** Read once at startup (a Kubernetes/Docker secret file); surrounding whitespace is dropped. */
+    client_secret_file: z.string().min(1).optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'not a valid scope' })).min(1).default(['openid', 'profile', 'email']),
+    /** Default: `preferred_username`, then `sub`. */
+    user_claim: claimPath.optional(),
+    roles_claim: claimPath.default('groups'),
+    email_claim: claimPath.default('email'),
+    /** When set, only users with one of these roles get a session; others a 403 page. */
+    allowed_roles: z.array(z.string().min(1)).min(1).optional(),
+    /** Renew the access token with the refresh token when it expires; a refused refresh ends the session. */
+    refresh: z.boolean().default(true),
+    /** Send the current access token upstream in `X-Forwarded-Access-Token`. */
+    pass_access_token: z.boolean().default(false),
+    /** Logout goes on to the provider's `end_session_endpoint` (RP-initiated logout). */
+    end_session: z.boolean().default(true),
+  })
+  .superRefine((provider, ctx) => {
+    if ((provider.client_secret === undefined) === (provider.client_secret_file === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'set exactly one of client_secret, client_secret_file' })
+    }
+    if (!provider.scopes.includes('openid')) ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'must include "openid"' })
+  })
+export type OidcProviderConfig = z.output<typeof oidcProviderSchema>
+const oidcSchema = z.array(oidcProviderSchema).superRefine((providers, ctx) => {
+  const seen = new Set<string>()
+  providers.forEach((provider, index) => {
+    if (seen.has(provider.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `"${provider.name}" is used by another provider` })
+    seen.add(provider.name)
+  })
+})
+// --- end OIDC ---------------------------------------------------------------------------------
+
 const authSchema = z.strictObject({
   form: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   basic: z.strictObject({ enabled: z.boolean().default(false), realm: z.string().regex(/^[^"\\\r\n]*$/).default('Gatehouse'), create_session: z.boolean().default(false) }).prefault({}),
@@ -316,6 +358,8 @@ const authSchema = z.strictObject({
   jwt: jwtSchema.optional(),
   anonymous: z.strictObject({ enabled: z.boolean().default(false), user: headerSafeName.default('anonymous'), roles: z.array(z.string()).default([]) }).prefault({}),
   login_limit: loginLimitSchema.prefault({}),
+  /** OpenID Connect providers (see the OIDC block above). */
+  oidc: oidcSchema.default([]),
 }).superRefine((auth, ctx) => {
   // One query parameter cannot be both a JWT and an API key: it would be checked as either.
   const jwtParams = auth.jwt?.sources.filter((s) => s.startsWith('query:')).map((s) => s.slice(6)) ?? []

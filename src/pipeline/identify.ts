@@ -13,6 +13,8 @@ export interface Caller {
   readonly session: Session | null
   /** Set when the credential asks for a 302 instead of proxying (a JWT moved from the URL into a session). */
   readonly redirectTo?: string | undefined
+  /** OIDC with `pass_access_token`: the provider's current access token, for `X-Forwarded-Access-Token`. */
+  readonly accessToken?: string | undefined
 }
 
 export interface IdentifyDeps {

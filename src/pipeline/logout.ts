@@ -4,6 +4,7 @@ import { Forbidden, GatehouseError } from '../errors.js'
 import { queryOf } from '../http/request-parts.js'
 import { wantsHtml, type RequestView } from '../http/request-view.js'
 import type { Identity } from '../identity.js'
+import type { Session } from '../session/session.js'
 import type { BrowserSessions } from '../session/browser-sessions.js'
 import type { SessionAdmin } from '../session/store/store.js'
 import type { RedirectPolicy } from './redirect-policy.js'
@@ -27,6 +28,11 @@ export interface LogoutDeps {
   /** Where browsers go after logout when neither `redirect_url` nor a valid `rd` says otherwise. */
   readonly loginPath: string
   onLogout?(event: { user: string; sessions: number; by: 'token' | 'cookie'; ip: string }): void
+  /**
+   * OIDC: called with an ended session of an OIDC provider and where the browser would go next;
+   * returns the provider's end-session URL (RP-initiated logout) when the browser goes there instead.
+   */
+  providerLogout?(session: Session, next: string, request: RequestView): Promise<string | null>
 }
 
 export interface Logout {
@@ -106,10 +112,15 @@ export function createLogout(deps: LogoutDeps): Logout {
       const user = ended.session?.user ?? byToken?.user ?? null
       if (user) deps.onLogout?.({ user, sessions: total, by: byToken ? 'token' : 'cookie', ip: request.ip })
       const headers = { ...cors(request), 'set-cookie': [...ended.setCookie], 'cache-control': 'no-store' }
+      const oidcSession = ended.session?.provider.type === 'oidc' ? ended.session : null
       if (wantsHtml(request.headers)) {
         const rd = deps.redirects.safe(queryOf(request.url)?.get('rd') ?? undefined, request.headers)
-        return { status: 302, headers: { ...headers, location: settings.redirect_url ?? rd ?? deps.loginPath } }
+        const next = settings.redirect_url ?? rd ?? deps.loginPath
+        const atProvider = oidcSession && deps.providerLogout ? await deps.providerLogout(oidcSession, next, request) : null
+        return { status: 302, headers: { ...headers, location: atProvider ?? next } }
       }
+      // An API client's logout still forgets the login's tokens (no redirect to follow).
+      if (oidcSession && deps.providerLogout) await deps.providerLogout(oidcSession, deps.loginPath, request)
       return { status: 200, headers, body: { logged_out: true, user, total } }
     },
   }

@@ -105,6 +105,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): (req: IncomingM
         headers[names.user] = headers['x-auth-request-user'] = identityHeaderValue(identity.user)
         if (identity.roles.length > 0) headers[names.groups] = headers['x-auth-request-groups'] = identity.roles.map(identityHeaderValue).join(',')
         if (identity.email) headers[names.email] = headers['x-auth-request-email'] = identityHeaderValue(identity.email)
+        // OIDC `pass_access_token` (oauth2-proxy's name too, for auth_request_set / copyHeaders).
+        if (verdict.caller?.accessToken) headers['x-forwarded-access-token'] = headers['x-auth-request-access-token'] = verdict.caller.accessToken
         sendAnswer(res, 200, headers)
         return identity.user
       }

@@ -70,7 +70,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         if (!upstream) return fail(res, new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
         if (deps.storeHealth.down && caller?.session) deps.storeHealth.ok()
         const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
-        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken)
+        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken, caller?.accessToken)
         forward(req, res, deps.upstreams.target(upstream), {
           path: deps.consumed.withoutQueryCredentials(view.url),
           headers,

@@ -20,6 +20,8 @@ const WELL_KNOWN_IDENTITY_HEADERS = [
   'x-remote-user',
   'remote-user',
   'x-webauth-user',
+  // OIDC `pass_access_token`: only the gateway may hand the upstream a provider's access token.
+  'x-forwarded-access-token',
 ]
 
 /**
@@ -39,7 +41,7 @@ export interface HeaderRewriter {
    * One pass over the client's headers: drop forged identity, hop-by-hop headers and every
    * credential the gateway consumed; add X-Forwarded-* and the verified identity (and its signed token).
    */
-  rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: ClientFacts, identityToken?: string): Record<string, string | string[]>
+  rewrite(headers: IncomingHttpHeaders, identity: Identity | null, client: ClientFacts, identityToken?: string, accessToken?: string): Record<string, string | string[]>
 }
 
 export function createHeaderRewriter(names: Config['identity_headers'], consumed: ConsumedCredentials): HeaderRewriter {
@@ -50,7 +52,7 @@ export function createHeaderRewriter(names: Config['identity_headers'], consumed
   const emailHeader = names.email.toLowerCase()
 
   return {
-    rewrite(headers, identity, client, identityToken) {
+    rewrite(headers, identity, client, identityToken, accessToken) {
       const out: Record<string, string | string[]> = {}
       for (const key in headers) {
         const value = headers[key]
@@ -83,6 +85,7 @@ export function createHeaderRewriter(names: Config['identity_headers'], consumed
         if (identity.roles.length > 0) out[groupsHeader] = identity.roles.map(identityHeaderValue).join(',')
         if (identity.email) out[emailHeader] = identityHeaderValue(identity.email)
         if (identityToken && tokenHeader) out[tokenHeader] = tokenHeader === 'authorization' ? `Bearer ${identityToken}` : identityToken
+        if (accessToken) out['x-forwarded-access-token'] = accessToken
       }
       return out
     },

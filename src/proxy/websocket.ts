@@ -194,7 +194,7 @@ export function createWebSockets(deps: WebSocketDeps): WebSockets {
         outcome.user = caller?.identity.user ?? null
         if (!route.upstream) return answers.error(outcome.reply(), new RouteNotFound('no route for this path', { reason: 'no_route' }), setCookie)
         const identityToken = caller && deps.identityTokens ? await deps.identityTokens.tokenFor(caller.identity) : undefined
-        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken)
+        const headers = deps.rewriter.rewrite(req.headers, caller?.identity ?? null, { ip: req.socket.remoteAddress ?? '', protocol: client.protocol, host: client.host }, identityToken, caller?.accessToken)
         // Hop-by-hop headers are dropped for every request; an upgrade needs these two back.
         headers.connection = 'Upgrade'
         headers.upgrade = req.headers.upgrade!

@@ -6,6 +6,7 @@ import { registerAdmin } from '../admin/routes.js'
 import type { Authenticator } from '../auth/authenticator.js'
 import { createIdentityTokenSigner, type IdentityTokenSigner } from '../auth/jwt-sign.js'
 import { createLoginLimiter, UNLIMITED } from '../auth/login-limit.js'
+import { createOidc } from '../oidc/index.js'
 import { createUserDirectory, type UserDirectory } from '../auth/users.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -42,6 +43,7 @@ import { buildGuard } from './guard.js'
 import { registerHealthRoutes } from './routes/health.js'
 import { registerLoginRoutes } from './routes/login.js'
 import { registerLogoutRoutes } from './routes/logout.js'
+import { registerOidcRoutes } from './routes/oidc.js'
 import { registerSessionRoutes } from './routes/session.js'
 
 const KEEP_ALIVE_TIMEOUT_MS = 75_000
@@ -280,6 +282,8 @@ async function buildFromConfig(config: Config, shell: Shell, deps: GatewayDeps, 
 async function buildHandlers(config: Config, users: UserDirectory, shell: Shell, deps: GatewayDeps, previous: Handlers | null): Promise<Handlers> {
   const { clock, log, store, metrics, storeHealth, upstreams, requestLog } = shell
   const prefix = config.endpoints.prefix
+  // OIDC (auth.oidc): providers' tokens and replay checks in the shared state beside the sessions.
+  const oidc = await createOidc(config, { state: shell.sharedState, admin: shell.sessionAdmin, clock, log })
   // auth.login_limit: one limiter for the login endpoint and the Basic authenticators.
   const loginLimit = config.auth.login_limit
   const loginLimiter = loginLimit
@@ -291,12 +295,14 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
       })
     : UNLIMITED
   const [guard, identityTokens] = await collectProblems([
-    () => buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter, ending: shell.ending, sessionAdmin: shell.sessionAdmin }),
+    () => buildGuard(config, { store, users, clock, log, metrics, authenticators: deps.authenticators, loginLimiter, ending: shell.ending, sessionAdmin: shell.sessionAdmin, oidc }),
     // Without a key file the signing key is generated: a reload keeps it, so upstreams that
     // cached the JWKS keep verifying.
     () => createIdentityTokenSigner(config, clock, { generatedKey: previous?.identityTokens?.generatedKey ?? undefined }),
   ] as const)
   const { sessions, consumed, redirects, identify, logout, pipeline } = guard
+  // Signed-out browsers go to the login page when it has something to offer: the form or a provider.
+  const hasLoginPage = config.auth.form.enabled || config.auth.oidc.length > 0
 
   const basicChallenge = config.auth.basic.enabled || config.auth.external_basic ? `Basic realm="${config.auth.basic.realm}", charset="UTF-8"` : undefined
   const frameAncestors = frameAncestorsDirective(config.endpoints.frame_ancestors)
@@ -311,7 +317,7 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
     rewriter,
     upstreams,
     identityTokens,
-    loginPath: config.auth.form.enabled ? loginPath : null,
+    loginPath: hasLoginPage ? loginPath : null,
     basicChallenge,
     frameAncestors: config.endpoints.frame_ancestors_on_proxied ? frameAncestors : undefined,
     logoutPostArg: config.session.logout.post_arg,
@@ -330,7 +336,7 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
     storeHealth,
     log,
     trusted,
-    loginUrl: config.auth.form.enabled ? (config.public_url ? new URL(loginPath, config.public_url).href : loginPath) : null,
+    loginUrl: hasLoginPage ? (config.public_url ? new URL(loginPath, config.public_url).href : loginPath) : null,
     withoutQueryCredentials: consumed.withoutQueryCredentials,
     signInQueryParams: (config.auth.jwt?.sources ?? []).flatMap((source) => (source.startsWith('query:') ? [source.slice(6)] : [])),
   })
@@ -361,14 +367,16 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
     // request.ip / protocol / hostname from X-Forwarded-* only when the peer is in `trusted_proxies`.
     trustProxy: (address: string) => trusted.trusts(address),
   })
-  installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: config.auth.form.enabled ? loginPath : null })
+  installErrorHandler(app, log, storeHealth, basicChallenge, { headers: pageSecurityHeaders(frameAncestors), loginPath: hasLoginPage ? loginPath : null })
   app.addHook('onResponse', async (request, reply) => {
     requestLog('gateway', request.method, pathOf(request.url), reply.statusCode, reply.elapsedTime, null)
   })
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   const pageHeaders = pageSecurityHeaders(frameAncestors)
-  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter, secureCookie: config.session.cookie.secure })
+  const providers = config.auth.oidc.map((provider) => ({ name: provider.name, href: `${prefix}/oidc/${provider.name}/login` }))
+  registerLoginRoutes(app, { path: loginPath, formEnabled: config.auth.form.enabled, rememberMe: config.session.remember_me.enabled, users, sessions, redirects, pageHeaders, log, metrics, storeHealth, limiter: loginLimiter, secureCookie: config.session.cookie.secure, providers })
+  if (oidc) registerOidcRoutes(app, { prefix, publicUrl: config.public_url, oidc, sessions, redirects, log, metrics, storeHealth })
   registerLogoutRoutes(app, { path: logoutPath, methods: config.session.logout.methods, logout })
   registerSessionRoutes(app, { prefix, identify })
   registerHealthRoutes(app, { prefix, store, storeHealth, metrics, identityTokens })

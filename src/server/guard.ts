@@ -1,6 +1,9 @@
 import type { Authenticator } from '../auth/authenticator.js'
 import { createAuthenticators } from '../auth/index.js'
 import type { LoginLimiter } from '../auth/login-limit.js'
+import type { Oidc } from '../oidc/index.js'
+import { withOidcSessions } from '../oidc/session-check.js'
+import { absolute, gatewayOrigin } from '../oidc/urls.js'
 import type { UserDirectory } from '../auth/users.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
@@ -42,6 +45,8 @@ export interface GuardDeps {
   readonly ending?: EndingDeps | undefined
   /** The store's admin operations leaving tombstones (logout by token); default `store.admin`. */
   readonly sessionAdmin?: SessionAdmin | undefined
+  /** `auth.oidc` when configured: OIDC sessions are checked (refresh, provider logout) and logged out at the provider. */
+  readonly oidc?: Oidc | null | undefined
 }
 
 /** Wires sessions, authenticators, logout and the pipeline from the config, with audit lines and metrics for their events. */
@@ -64,7 +69,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
   const authenticators = deps.authenticators ?? createAuthenticators(config, deps.users, clock, deps.loginLimiter)
   const consumed = consumedCredentials(authenticators, sessions)
   const redirects = createRedirectPolicy(config.public_url, config.session.allowed_redirect_hosts)
-  const identify = createIdentify({
+  const identifyAny = createIdentify({
     sessions,
     authenticators,
     onSessionStarted: (identity, session, request) => {
@@ -74,6 +79,8 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     onRejected: (authenticator, error, request) =>
       log.info({ event: 'auth_rejected', authenticator: authenticator.name, reason: error.reason ?? error.code, ip: request.ip }, 'credential rejected'),
   })
+  const oidc = deps.oidc ?? null
+  const identify = oidc ? withOidcSessions(identifyAny, oidc.logins, sessions, log) : identifyAny
   const logout = createLogout({
     settings: config.session.logout,
     sessions,
@@ -82,6 +89,7 @@ export function buildGuard(config: Config, deps: GuardDeps): Guard {
     redirects,
     loginPath: `${config.endpoints.prefix}/login`,
     onLogout: (event) => (metrics.sessionEvents.inc({ event: 'logout' }), audit(log, 'logout', event, 'logout')),
+    providerLogout: oidc ? (session, next, request) => oidc.afterLogout(session, absolute(next, gatewayOrigin(config.public_url, request.headers))) : undefined,
   })
   const pipeline = createPipeline({ router: createRouter(config), identify, isLogout: logout.isTriggeredBy, withoutQueryCredentials: consumed.withoutQueryCredentials })
   return { sessions, authenticators, consumed, redirects, identify, logout, pipeline }

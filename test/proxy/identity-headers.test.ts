@@ -38,6 +38,15 @@ describe('identity headers', () => {
     assert.equal(out['x-forwarded-email'], undefined)
   })
 
+  test('X-Forwarded-Access-Token comes only from the gateway (OIDC pass_access_token): a client copy is dropped in every spelling', () => {
+    const forged = { 'x-forwarded-access-token': 'forged', x_forwarded_access_token: 'forged' }
+    const without = rewriter.rewrite(forged, alice, client)
+    assert.equal(without['x-forwarded-access-token'], undefined)
+    assert.equal(without.x_forwarded_access_token, undefined)
+    assert.equal(rewriter.rewrite(forged, null, client)['x-forwarded-access-token'], undefined)
+    assert.equal(rewriter.rewrite(forged, alice, client, undefined, 'from-the-provider')['x-forwarded-access-token'], 'from-the-provider')
+  })
+
   test('the session cookie and its chunks are removed; other cookies kept', () => {
     const out = rewriter.rewrite({ cookie: 'a=1; gatehouse_session=s; gatehouse_session.1=t; gatehouse_sessionx=keep; b=2' }, alice, client)
     assert.equal(out.cookie, 'a=1; gatehouse_sessionx=keep; b=2')

@@ -8,6 +8,8 @@ const api = document.body.dataset.api
 const tbody = document.querySelector('#sessions tbody')
 const status = document.getElementById('status')
 const filter = document.getElementById('user-filter')
+const providerFilter = document.getElementById('provider-filter')
+const revokeMatching = document.getElementById('revoke-matching')
 const auto = document.getElementById('auto-refresh')
 const signin = document.getElementById('signin')
 let timer = null
@@ -58,6 +60,9 @@ async function call(method, url, body) {
 async function load() {
   const params = new URLSearchParams({ limit: '500' })
   if (filter.value.trim()) params.set('username', filter.value.trim())
+  // "oidc" or "oidc:keycloak": the API's provider filter (type, or type:name).
+  if (providerFilter.value.trim()) params.set('provider', providerFilter.value.trim())
+  revokeMatching.hidden = !providerFilter.value.trim()
   try {
     const data = await call('GET', api + '?' + params)
     signin.hidden = true
@@ -131,6 +136,24 @@ async function revokeUser(user) {
   }
 }
 
+/** Every session of the provider filter (and the user filter, when set). */
+async function revokeAllMatching() {
+  const value = providerFilter.value.trim()
+  if (!value) return
+  const colon = value.indexOf(':')
+  const provider = colon === -1 ? { type: value } : { type: value.slice(0, colon), name: value.slice(colon + 1) }
+  const query = { provider }
+  if (filter.value.trim()) query.username = filter.value.trim()
+  if (!confirm('Revoke every session of provider ' + value + (query.username ? ' for ' + query.username : '') + '?')) return
+  try {
+    const data = await call('POST', api + '/_invalidate', { match: 'query', query })
+    await load()
+    say('Revoked ' + data.total + ' session' + (data.total === 1 ? '' : 's') + ' of ' + value + '.')
+  } catch (error) {
+    say(error.message, true)
+  }
+}
+
 function schedule() {
   clearInterval(timer)
   if (auto.checked) timer = setInterval(load, 10000)
@@ -141,6 +164,7 @@ document.getElementById('filter').addEventListener('submit', (event) => {
   load()
 })
 auto.addEventListener('change', schedule)
+revokeMatching.addEventListener('click', revokeAllMatching)
 load()
 schedule()
 `

@@ -35,7 +35,10 @@ function adminHtml(base: string): string {
   <form id="filter" role="search">
     <label for="user-filter">Filter by user</label>
     <input id="user-filter" name="username" type="search" autocomplete="off" spellcheck="false" placeholder="username">
+    <label for="provider-filter">Provider</label>
+    <input id="provider-filter" name="provider" type="search" autocomplete="off" spellcheck="false" placeholder="oidc:keycloak">
     <button type="submit">Apply</button>
+    <button type="button" id="revoke-matching" class="danger" hidden>Revoke all matching</button>
     <label class="inline"><input id="auto-refresh" type="checkbox" checked> Refresh every 10 s</label>
   </form>
   <p id="status" role="status" aria-live="polite"></p>

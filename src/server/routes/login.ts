@@ -9,7 +9,7 @@ import { audit } from '../../telemetry/audit.js'
 import type { Logger } from '../../telemetry/logger.js'
 import type { Metrics } from '../../telemetry/metrics.js'
 import type { StoreHealth } from '../../telemetry/store-health.js'
-import { renderLoginPage } from '../pages/login-page.js'
+import { renderLoginPage, type LoginProvider } from '../pages/login-page.js'
 import { dropsSecureCookie, INSECURE_COOKIE_NOTICE } from '../secure-cookie.js'
 
 const FAILURE_MESSAGE = 'Invalid username or password.'
@@ -32,6 +32,8 @@ export interface LoginDeps {
   readonly limiter: LoginLimiter
   /** `session.cookie.secure`: over plain http to a non-loopback host the page says the browser will drop it. */
   readonly secureCookie?: boolean | undefined
+  /** OIDC providers' sign-in links, shown beside the form (or alone when the form is off). */
+  readonly providers?: readonly LoginProvider[] | undefined
 }
 
 /** GET shows the form; POST checks form-encoded or JSON credentials against the internal users. */
@@ -42,10 +44,11 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
   const dropsCookie = (request: { protocol: string; hostname: string }) => dropsSecureCookie(deps.secureCookie === true, request.protocol, request.hostname)
 
   app.get(path, async (request, reply) => {
-    if (!deps.formEnabled) return reply.code(404).send(disabled)
+    const providers = deps.providers ?? []
+    if (!deps.formEnabled && providers.length === 0) return reply.code(404).send(disabled)
     const rd = redirects.safe((request.query as Record<string, unknown>).rd, request.headers)
     const notice = dropsCookie(request) ? INSECURE_COOKIE_NOTICE : undefined
-    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, rememberMe: deps.rememberMe, notice }))
+    return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, rememberMe: deps.rememberMe, notice, form: deps.formEnabled, providers }))
   })
 
   app.post(path, { bodyLimit: 16 * 1024 }, async (request, reply) => {
@@ -63,7 +66,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
     } catch (error) {
       // Blocked: the password is not looked at. Browsers get the form again, with why and for how long.
       if (!fromForm || !(error instanceof TooManyAttempts)) throw error
-      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username, rememberMe: deps.rememberMe, remember }))
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: error.message, username, rememberMe: deps.rememberMe, remember, providers: deps.providers }))
     }
     const user = await users.verify(username, password)
     if (!user) await attempt.failed()
@@ -72,7 +75,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginDeps): void
       metrics.logins.inc({ provider: 'form', result: 'failure' })
       audit(log, 'login_failure', { provider: 'form', user: username.slice(0, 128), ip: request.ip }, 'login failed')
       if (!fromForm) throw new InvalidCredentials(FAILURE_MESSAGE, { reason: 'invalid_credentials' })
-      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username, rememberMe: deps.rememberMe, remember }))
+      return reply.code(401).headers(pageHeaders).type('text/html; charset=utf-8').send(renderLoginPage({ action: path, rd: rd ?? undefined, error: FAILURE_MESSAGE, username, rememberMe: deps.rememberMe, remember, providers: deps.providers }))
     }
 
     const started = await sessions.begin(
