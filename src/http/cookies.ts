@@ -2,20 +2,7 @@
 
 /** Reads one cookie from a Cookie header without parsing the rest (hot path: one scan). */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined
-  let start = 0
-  while (start < header.length) {
-    let end = header.indexOf(';', start)
-    if (end === -1) end = header.length
-    const eq = header.indexOf('=', start)
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
-      let value = header.slice(eq + 1, end).trim()
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-      return value
-    }
-    start = end + 1
-  }
-  return undefined
+  return header ? scan(header, name, null) : undefined
 }
 
 /**
@@ -24,7 +11,12 @@ export function readCookie(header: string | undefined, name: string): string | u
  */
 export function readCookieValues(header: string | undefined, name: string): string[] {
   const values: string[] = []
-  if (!header || !header.includes(name)) return values
+  if (header && header.includes(name)) scan(header, name, values)
+  return values
+}
+
+/** The first value of `name` (when `all` is null), or every value pushed onto `all`. */
+function scan(header: string, name: string, all: string[] | null): string | undefined {
   let start = 0
   while (start < header.length) {
     let end = header.indexOf(';', start)
@@ -33,11 +25,12 @@ export function readCookieValues(header: string | undefined, name: string): stri
     if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
       let value = header.slice(eq + 1, end).trim()
       if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-      values.push(value)
+      if (!all) return value
+      all.push(value)
     }
     start = end + 1
   }
-  return values
+  return undefined
 }
 
 /** The Cookie header without the cookies `drop` names. Undefined when nothing is left. */
