@@ -39,7 +39,8 @@ export interface Counter {
 }
 
 export const MAX_KEY_LENGTH = 512
-export const MAX_VALUE_LENGTH = 8192
+/** Large enough for a sealed OIDC token (Entra ID access tokens with many groups run to several KB). */
+export const MAX_VALUE_LENGTH = 64 * 1024
 
 /** Keys and values come from the gateway, never raw from a request; still, bound them. */
 export function checkEntry(key: string, value?: string): void {

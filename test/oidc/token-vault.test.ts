@@ -42,7 +42,11 @@ test('each token has its own entry, so large tokens fit; one too large for an en
   const big = { accessToken: 'a'.repeat(5_000), refreshToken: 'r'.repeat(5_000), expiresAt: NOW + 60_000 }
   await vault.save('big', big, 60_000, NOW)
   assert.deepEqual(await vault.load('big', NOW), big)
-  await assert.rejects(vault.save('huge', { ...big, accessToken: 'a'.repeat(7_000) }, 60_000, NOW), (error: Error & { reason?: string }) => error.reason === 'oidc_token_too_large')
+  // An access token of an Entra ID user in many groups (over the old 8 KB entry bound) fits too.
+  const entra = { ...big, accessToken: 'e'.repeat(12_000) }
+  await vault.save('entra', entra, 60_000, NOW)
+  assert.deepEqual(await vault.load('entra', NOW), entra)
+  await assert.rejects(vault.save('huge', { ...big, accessToken: 'a'.repeat(70_000) }, 60_000, NOW), (error: Error & { reason?: string }) => error.reason === 'oidc_token_too_large')
   assert.equal(await vault.load('huge', NOW), null)
 })
 
