@@ -26,7 +26,7 @@ export interface LoginAttempt {
  *
  * The rule, per user name and per client IP alike:
  * - failures are counted in a fixed window of `window` from the first one;
- * - the failure that reaches the limit starts a block of exactly `block` and clears the count;
+ * - the failure that reaches the limit starts a block of exactly `block` and, once it ends, counting starts afresh;
  * - during a block every attempt is refused (429) without checking the password and without
  *   being counted: an attacker who keeps guessing cannot extend it, so a victim is locked out for
  *   at most `block` per `attempts` fresh failures (and those count against the attacker's IP);
@@ -76,55 +76,63 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
     throw new TooManyAttempts(`Too many failed sign-in attempts. Try again in ${waitText(retryAfterSeconds)}.`, { reason: 'too_many_attempts', retryAfterSeconds })
   }
 
-  /** setIfAbsent: a block, once started, is never moved, however many processes see the limit reached. */
+  /**
+   * setIfAbsent: a block, once started, is never moved, however many processes see the limit
+   * reached. The process that started it moves the scope to a new generation: later attempts
+   * count in a new, empty counter, while attempts already counted in the old one stay counted
+   * (so a parallel burst gets exactly `attempts` checks, never fewer). Deleting the count instead
+   * cannot tell an attempt counted before the block from one counted after it.
+   */
   const startBlock = async (scope: LimitScope, keys: Keys, user: string, ip: string): Promise<void> => {
     const now = clock.now()
     const until = now + block
     const started = await state.setIfAbsent(scope === 'user' ? keys.userBlock : keys.ipBlock, String(until), block, now)
-    await state.delete(scope === 'user' ? keys.userCount : keys.ipCount)
-    if (started) events.blockStarted?.({ scope, user: user.slice(0, 128), ip, until })
+    if (!started) return
+    // Outlives every counter of the old generation (each lasts `window` from its first attempt),
+    // so when it expires and the scope falls back to generation 0, that counter is long gone.
+    await state.set(scope === 'user' ? keys.userGeneration : keys.ipGeneration, String(until), window + block, now)
+    events.blockStarted?.({ scope, user: user.slice(0, 128), ip, until })
   }
 
-  /** One try at reserving an attempt: the attempt, a refusal (thrown), or 'busy' when attempts in flight hold the limit. */
-  /** Refuses when the name or the IP is blocked. */
-  const checkBlocks = async (user: string, ip: string, keys: Keys, now: number): Promise<void> => {
-    const [userBlock, ipBlock] = await Promise.all([state.get(keys.userBlock, now), state.get(keys.ipBlock, now)])
+  /** Refuses when the name or the IP is blocked; otherwise the counters this attempt counts in. */
+  const currentCounters = async (user: string, ip: string, keys: Keys, now: number): Promise<{ userCount: string; ipCount: string }> => {
+    const [userBlock, ipBlock, userGeneration, ipGeneration] = await Promise.all([
+      state.get(keys.userBlock, now),
+      state.get(keys.ipBlock, now),
+      state.get(keys.userGeneration, now),
+      state.get(keys.ipGeneration, now),
+    ])
     const userUntil = blockEnd(userBlock, now)
     const ipUntil = blockEnd(ipBlock, now)
     if (userUntil !== null || ipUntil !== null) {
       const scope: LimitScope = (userUntil ?? 0) >= (ipUntil ?? 0) ? 'user' : 'ip'
       refuse(scope, user, ip, Math.max(userUntil ?? 0, ipUntil ?? 0), now)
     }
+    return { userCount: `${keys.userCount}:${userGeneration ?? 0}`, ipCount: `${keys.ipCount}:${ipGeneration ?? 0}` }
   }
 
+  /** One try at reserving an attempt: the attempt, a refusal (thrown), or 'busy' when attempts in flight hold the limit. */
   const reserve = async (user: string, ip: string, keys: Keys, busyIsFinal: boolean): Promise<LoginAttempt | 'busy'> => {
     const now = clock.now()
-    await checkBlocks(user, ip, keys, now)
+    const counters = await currentCounters(user, ip, keys, now)
 
-    // Counted before the password is checked, so parallel guesses cannot pass the limit. Given
-    // back with the start time: a counter that expired meanwhile is not recreated as -1 (the
-    // stores treat it as still live at `now`; Redis, with native expiry, may start one at -1).
+    // Counted before the password is checked, so parallel guesses cannot pass the limit. A block
+    // started after the check above leaves these counters full (its generation is new), so this
+    // increment then finds the limit taken and waits, and its retry is refused by the block.
+    // Given back with the start time: a counter that expired meanwhile is not recreated as -1
+    // (the stores treat it as still live at `now`; Redis, with native expiry, may start one at -1).
     const giveBack = (key: string) => state.increment(key, window, now, -1)
-    const byUser = await state.increment(keys.userCount, window, now)
+    const byUser = await state.increment(counters.userCount, window, now)
     if (byUser.count > attempts) {
-      await giveBack(keys.userCount)
+      await giveBack(counters.userCount)
       if (!busyIsFinal) return 'busy'
       refuse('user', user, ip, now + 1000, now)
     }
-    const byIp = await state.increment(keys.ipCount, window, now)
+    const byIp = await state.increment(counters.ipCount, window, now)
     if (byIp.count > perIp) {
-      await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
+      await Promise.all([giveBack(counters.userCount), giveBack(counters.ipCount)])
       if (!busyIsFinal) return 'busy'
       refuse('ip', user, ip, now + 1000, now)
-    }
-    // Checked again: a block started (and its count cleared) between the first check and these
-    // increments would otherwise let this attempt count from zero. startBlock sets the block
-    // before it clears the count, so an increment that found the count cleared finds the block here.
-    try {
-      await checkBlocks(user, ip, keys, now)
-    } catch (error) {
-      await Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])
-      throw error
     }
 
     let settled = false
@@ -139,8 +147,8 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
           if (byUser.count >= attempts) await startBlock('user', keys, user, ip)
           if (byIp.count >= perIp) await startBlock('ip', keys, user, ip)
         }),
-      succeeded: () => once(() => Promise.all([state.delete(keys.userCount), giveBack(keys.ipCount)])),
-      abandoned: () => once(() => Promise.all([giveBack(keys.userCount), giveBack(keys.ipCount)])),
+      succeeded: () => once(() => Promise.all([state.delete(counters.userCount), giveBack(counters.ipCount)])),
+      abandoned: () => once(() => Promise.all([giveBack(counters.userCount), giveBack(counters.ipCount)])),
     }
   }
 
@@ -159,17 +167,28 @@ export function createLoginLimiter(settings: LoginLimitConfig, state: SharedStat
 }
 
 interface Keys {
+  /** Counter prefixes: the counter in use is `<prefix>:<generation>`. */
   userCount: string
   userBlock: string
+  /** The `until` of the scope's last block (absent: generation 0). */
+  userGeneration: string
   ipCount: string
   ipBlock: string
+  ipGeneration: string
 }
 
 /** Names are hashed: any length and any character fits a key, and the store holds no user list. */
 function keysFor(user: string, ip: string): Keys {
   const name = createHash('sha256').update(user).digest('base64url').slice(0, 32)
   const client = clientKey(ip)
-  return { userCount: `login:n:${name}`, userBlock: `login:bn:${name}`, ipCount: `login:i:${client}`, ipBlock: `login:bi:${client}` }
+  return {
+    userCount: `login:n:${name}`,
+    userBlock: `login:bn:${name}`,
+    userGeneration: `login:gn:${name}`,
+    ipCount: `login:i:${client}`,
+    ipBlock: `login:bi:${client}`,
+    ipGeneration: `login:gi:${client}`,
+  }
 }
 
 function blockEnd(value: string | null, now: number): number | null {

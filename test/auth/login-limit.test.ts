@@ -61,6 +61,43 @@ describe('login limiter (auth.login_limit), on a fake clock', () => {
     assert.equal(await tryLogin(limiter, 'bob', '10.0.0.1', true), 'ok')
   })
 
+  test('an attempt counted before a block started keeps its password check, however late it goes on (a burst gets exactly `attempts` checks)', async () => {
+    // Regression: the first attempt was held after its name was counted; the other four failed
+    // and started the block meanwhile; the late attempt was then refused, although it was one of
+    // the five counted (a parallel burst on PostgreSQL got 4 checks instead of 5).
+    const inner = createMemorySharedState()
+    let release!: () => void
+    const blockStarted = new Promise<void>((resolve) => (release = resolve))
+    let held = false
+    const state: SharedState = {
+      ...inner,
+      increment: async (key, ttl, now, by) => {
+        if (!held && key.startsWith('login:i:') && (by ?? 1) > 0) {
+          held = true
+          await blockStarted
+        }
+        return inner.increment(key, ttl, now, by)
+      },
+      setIfAbsent: async (key, value, ttl, now) => {
+        const stored = await inner.setIfAbsent(key, value, ttl, now)
+        if (key.startsWith('login:bn:')) release()
+        return stored
+      },
+    }
+    const { limiter, started } = setup({}, state)
+    const checks = { count: 0 }
+    const late = tryLogin(limiter, 'frank', '10.0.0.9', false, checks)
+    while (!held) await new Promise((resolve) => setImmediate(resolve))
+    // Four more failures: with the held one, five counted; the fifth to fail starts the block.
+    const others = await Promise.all(Array.from({ length: 4 }, () => tryLogin(limiter, 'frank', '10.0.0.9', false, checks)))
+    assert.deepEqual(others, ['wrong', 'wrong', 'wrong', 'wrong'])
+    assert.equal(await late, 'wrong')
+    assert.equal(checks.count, 5)
+    assert.equal(started.length, 1)
+    assert.ok((await tryLogin(limiter, 'frank', '10.0.0.10', true, checks)) instanceof TooManyAttempts)
+    assert.equal(checks.count, 5)
+  })
+
   test('a block lasts exactly `block` from its start: guesses during it do not extend it; afterwards the count starts from zero', async () => {
     const { limiter, clock, started } = setup()
     for (let i = 0; i < 5; i++) await tryLogin(limiter, 'alice', '10.0.0.1', false)
