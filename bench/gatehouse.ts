@@ -34,6 +34,8 @@ export interface GatehouseOptions {
   session: Record<string, unknown>
   extra?: Record<string, unknown>
   pin?: string
+  /** Extra options for node itself (`--cpu-prof`, ...). */
+  nodeArgs?: string[]
 }
 
 /** Writes the config into `dir`, starts `gatehouse start -c`, waits for /_gatehouse/healthz. */
@@ -51,7 +53,7 @@ export async function startGatehouse(dir: string, o: GatehouseOptions): Promise<
   }
   const file = join(dir, `gatehouse-${port}.yaml`)
   writeFileSync(file, stringify(config))
-  const proc = startProcess('gatehouse', process.execPath, [CLI, 'start', '-c', file], { pin: o.pin, cwd: dir })
+  const proc = startProcess('gatehouse', process.execPath, [...(o.nodeArgs ?? []), CLI, 'start', '-c', file], { pin: o.pin, cwd: dir })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/_gatehouse/healthz`, proc, 30_000, (s) => s === 200)
   return { url, proc }

@@ -2,7 +2,7 @@
 // from `wrk --latency`. Pinned (taskset) or not.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { assertLocal, cpuSeconds } from './proc.js'
+import { assertLocal, cpuSeconds, cpuTimes, stealShare } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -25,6 +25,10 @@ export interface WrkRun {
   non2xx: number
   /** CPU seconds the measured server tree used per wall second during this run (1.0 = one full core). */
   serverCpu?: number
+  /** Share of the machine's CPU time the hypervisor stole during this run (0..1). */
+  steal?: number
+  /** Which round of an interleaved measurement this run belongs to (runs of one round are compared). */
+  round?: number
 }
 
 export interface CaseResult {
@@ -93,6 +97,77 @@ export async function measure(name: string, url: string, headers: Record<string,
   await probe(url, headers)
   process.stderr.write(`  ${name}: ${runs.map((r) => Math.round(r.requestsPerSecond)).join(', ')} req/s\n`)
   return { name, runs }
+}
+
+/** One stack, already running, ready to be measured. */
+export interface LoadCase {
+  name: string
+  url: string
+  headers: Record<string, string>
+  /** Process trees whose CPU time is summed as "server CPU". */
+  serverPids: number[]
+  reference?: boolean
+}
+
+/**
+ * Measures every case in rounds: each round gives every case a warm-up and one run, the rounds
+ * alternating forward and reverse order. A shared machine changes speed over minutes (a
+ * neighbour's load, the host's clock): measured one after another, case A's three runs and case
+ * B's three runs would see different machines. Interleaved, each round compares the cases on
+ * nearly the same machine, and a ratio is taken per round (see `ratioToReference`).
+ */
+export async function measureInterleaved(cases: LoadCase[], settings: LoadSettings, log: (line: string) => void): Promise<CaseResult[]> {
+  const results = new Map<LoadCase, CaseResult>(cases.map((c) => [c, { name: c.name, runs: [], reference: c.reference }]))
+  const live = new Set<LoadCase>()
+  for (const c of cases) {
+    try {
+      await probe(c.url, c.headers)
+      live.add(c)
+    } catch (error) {
+      results.get(c)!.note = (error as Error).message.split('\n')[0]!.slice(0, 200)
+    }
+  }
+  for (let round = 0; round < settings.repeats; round++) {
+    const order = round % 2 === 0 ? cases : [...cases].reverse()
+    for (const c of order) {
+      if (!live.has(c)) continue
+      const result = results.get(c)!
+      try {
+        await wrk(c.url, settings.warmupSeconds, settings, c.headers)
+        const cpu = () => c.serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+        const cpuBefore = cpu()
+        const timesBefore = cpuTimes()
+        const started = performance.now()
+        const run = await wrk(c.url, settings.seconds, settings, c.headers)
+        if (c.serverPids.length) run.serverCpu = (cpu() - cpuBefore) / ((performance.now() - started) / 1000)
+        run.steal = stealShare(timesBefore, cpuTimes())
+        run.round = round
+        result.runs.push(run)
+      } catch (error) {
+        live.delete(c)
+        result.note = `failed in round ${round + 1}: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`
+      }
+    }
+    log(`  round ${round + 1}/${settings.repeats}: ${cases.map((c) => `${c.name.slice(0, 40)} ${Math.round(results.get(c)!.runs.find((r) => r.round === round)?.requestsPerSecond ?? 0)}`).join(' · ')}`)
+  }
+  for (const c of live) {
+    try {
+      await probe(c.url, c.headers)
+    } catch (error) {
+      results.get(c)!.note = `answered wrongly after the load: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`
+    }
+  }
+  return cases.map((c) => results.get(c)!)
+}
+
+/** Per-round ratios of `result` to `reference` (runs of the same round), for a median and range. */
+export function ratioToReference(result: CaseResult, reference: CaseResult): number[] {
+  const ratios: number[] = []
+  for (const run of result.runs) {
+    const ref = reference.runs.find((r) => r.round === run.round)
+    if (ref && ref.requestsPerSecond > 0) ratios.push(run.requestsPerSecond / ref.requestsPerSecond)
+  }
+  return ratios
 }
 
 export function median(values: number[]): number {

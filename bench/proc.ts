@@ -166,3 +166,25 @@ export function rssKiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return match ? Number(match[1]) : 0
 }
+
+/** Per-CPU jiffies from /proc/stat: total, and "steal" (time the hypervisor gave to other guests). */
+export function cpuTimes(): { total: number; steal: number }[] {
+  return readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((line) => /^cpu\d+ /.test(line))
+    .map((line) => {
+      const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number)
+      return { total: ticks.reduce((sum, t) => sum + t, 0), steal: ticks[7] ?? 0 }
+    })
+}
+
+/** Share of the machine's CPU time stolen by the hypervisor between two cpuTimes() snapshots (0..1). */
+export function stealShare(before: { total: number; steal: number }[], after: { total: number; steal: number }[]): number {
+  let total = 0
+  let steal = 0
+  after.forEach((cpu, i) => {
+    total += cpu.total - (before[i]?.total ?? 0)
+    steal += cpu.steal - (before[i]?.steal ?? 0)
+  })
+  return total > 0 ? steal / total : 0
+}
