@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const session = storage === 'sqlite' ? { storage, sqlite: { path: join(dir, 's.db') } } : storage === 'redis' ? { storage, redis: { url: 'redis://127.0.0.1:6379', prefix: `gh-prof-${process.pid}:` } } : { storage }
   const gatehouse = await startGatehouse(dir, { upstream: `http://127.0.0.1:${port}`, session, pin: '1', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
   const cookie = await loginCookie(gatehouse.url)
+  // AGE=<s>: let the session (and its cookie) age first, as in a long bench run.
+  if (process.env.AGE) await new Promise((resolve) => setTimeout(resolve, Number(process.env.AGE) * 1000))
   const settings = { connections: 50, threads: 1, seconds, warmupSeconds: 0, repeats: 1, pin: '0' }
   await wrk(`${gatehouse.url}/x`, 2, settings, { cookie })
   const run = await wrk(`${gatehouse.url}/x`, seconds, settings, { cookie })

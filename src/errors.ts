@@ -90,6 +90,12 @@ export class SessionTooLarge extends GatehouseError {
   static override readonly status = 500
 }
 
+/** The identity provider answered with something the gateway cannot keep or use (an OIDC token over the shared state's entry size). */
+export class ProviderAnswerUnusable extends GatehouseError {
+  static override readonly code = 'ERR_PROVIDER_ANSWER_UNUSABLE'
+  static override readonly status = 502
+}
+
 /**
  * A credential was presented and refused (bad signature, expired token, unknown API key…).
  * `reason` is the stable machine-readable cause; the credential itself is never included.
@@ -142,6 +148,7 @@ export const errorClasses: readonly { readonly name: string; readonly code: stri
   StoreUnavailable,
   UpstreamUnavailable,
   UpstreamTimeout,
+  ProviderAnswerUnusable,
   RouteNotFound,
   SessionTooLarge,
   CredentialsRejected,

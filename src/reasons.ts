@@ -83,7 +83,7 @@ export const REASONS = {
   bad_logout_token: { status: 400, meaning: 'back-channel logout: `logout_token` missing, unsigned (`alg: none`) or badly signed, wrong `iss`/`aud`, no logout `events`, a `nonce`, no `sid`/`sub`, no `jti`, or too old' },
   logout_token_replayed: { status: 400, meaning: 'back-channel logout: a `logout_token` whose `jti` was already used' },
   bad_frontchannel_logout: { status: 400, meaning: 'front-channel logout: `iss` missing or not the provider\'s issuer exactly, or `sid` missing' },
-  oidc_token_too_large: { status: 500, meaning: 'a token from the provider is too large to keep in the shared state (over ~48 KB: 64 KiB sealed per entry)' },
+  oidc_token_too_large: { status: 502, meaning: 'a token from the provider is too large to keep in the shared state (over ~48 KB: 64 KiB sealed per entry)' },
 } as const satisfies Readonly<Record<string, { readonly status: number; readonly meaning: string }>>
 
 /** A documented `reason`; anything else does not type-check. */

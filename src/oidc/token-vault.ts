@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { SessionTooLarge } from '../errors.js'
+import { ProviderAnswerUnusable } from '../errors.js'
 import { seal, sealKeys, unseal, type SealKey } from '../session/codec.js'
 import { deriveKeys } from '../session/keys.js'
 import { MAX_VALUE_LENGTH, type SharedState } from '../state/shared-state.js'
@@ -104,7 +104,7 @@ export class TokenVault {
 
   async #put(key: string, value: unknown, handle: string, ttlMs: number, now: number): Promise<void> {
     const sealed = this.#seal(value, handle)
-    if (sealed.length > MAX_VALUE_LENGTH) throw new SessionTooLarge(`a token of the provider does not fit in the shared state (${sealed.length} characters sealed, at most ${MAX_VALUE_LENGTH})`, { reason: 'oidc_token_too_large' })
+    if (sealed.length > MAX_VALUE_LENGTH) throw new ProviderAnswerUnusable(`a token of the provider does not fit in the shared state (${sealed.length} characters sealed, at most ${MAX_VALUE_LENGTH})`, { reason: 'oidc_token_too_large' })
     await this.#state.set(key, sealed, ttlMs, now)
   }
 

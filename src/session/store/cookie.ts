@@ -23,10 +23,27 @@ export const OPENED_COOKIES_MAX_CHARS = 32 * 1024 * 1024
  *
  * Seals are bound to `cookieName` (AES-GCM additional data): a value sealed by a deployment with
  * the same secrets but another cookie name is refused, as is a value from before that binding.
+ *
+ * Renewals are reused: a client that does not store cookies (a script with a fixed cookie, a
+ * load test) keeps presenting a value whose last-seen is old, and each of its requests would be
+ * touched (or rotated) and sealed again — measured: 13,000 → 7,700 req/s once its value was a
+ * minute old. So the value issued for a presented one is handed out again for `reuseRenewalMs`
+ * (the touch interval): its last-seen then lags by at most that, as last-seen does on every
+ * storage (it is written at most once per touch interval).
  */
-export function createCookieStore(keys: readonly SealKey[], cookieName: string): SessionStore {
+export function createCookieStore(keys: readonly SealKey[], cookieName: string, options: { reuseRenewalMs?: number } = {}): SessionStore {
   const sealSession = (session: Session) => seal(Buffer.from(JSON.stringify(session)), keys, cookieName)
   const opened = new BoundedMap<string, { session: Session; reissue: boolean }>(OPENED_COOKIES_MAX_ENTRIES, OPENED_COOKIES_MAX_CHARS)
+  const reuseRenewalMs = options.reuseRenewalMs ?? 0
+  /** Presented value → the value issued for it, with the session it carries and when (its lastSeen). */
+  const renewals = new BoundedMap<string, { token: string; session: Session; at: number }>(OPENED_COOKIES_MAX_ENTRIES, OPENED_COOKIES_MAX_CHARS)
+  const reused = (presented: string, now: number) => {
+    const renewal = renewals.get(presented)
+    return renewal && now - renewal.at < reuseRenewalMs && now >= renewal.at ? renewal : undefined
+  }
+  const remember = (presented: string, token: string, session: Session, at: number) => {
+    if (reuseRenewalMs > 0) renewals.set(presented, { token, session, at }, presented.length + token.length)
+  }
 
   const open = (token: string): { session: Session; reissue: boolean } | null => {
     const known = opened.get(token)
@@ -58,21 +75,32 @@ export function createCookieStore(keys: readonly SealKey[], cookieName: string):
       const session: Session = { ...fields, id: hashSessionId(newSessionId()) }
       return { token: sealSession(session), session, evicted: [] }
     },
-    async touch(_token, session) {
-      return sealSession(session)
+    async touch(presented, session) {
+      const earlier = reused(presented, session.lastSeen)
+      if (earlier && earlier.session.id === session.id) return earlier.token
+      const token = sealSession(session)
+      remember(presented, token, { ...session }, session.lastSeen)
+      return token
     },
-    async rotate(_token, _previous, next) {
+    async rotate(presented, previous, next) {
+      // One new id per presented value, however often it comes back within the interval.
+      const earlier = reused(presented, next.lastSeen)
+      if (earlier && earlier.session.id !== previous.id) return { token: earlier.token, session: { ...earlier.session }, evicted: [] }
       const session: Session = { ...next, id: hashSessionId(newSessionId()) }
-      return { token: sealSession(session), session, evicted: [] }
+      const token = sealSession(session)
+      remember(presented, token, { ...session }, next.lastSeen)
+      return { token, session, evicted: [] }
     },
     async destroy(token) {
       opened.delete(token)
+      renewals.delete(token)
     },
     // Nothing server side: a cookie that does not open is unknown, and one that opens carries its own facts.
     recordId: () => null,
     async ping() {},
     async close() {
       opened.clear()
+      renewals.clear()
     },
   }
 }

@@ -15,7 +15,7 @@ const SQLITE_CACHE_TTL_MS = 60_000
 
 /** The one place that picks a backend from `session.storage`. */
 export async function createSessionStore(session: SessionConfig, secrets: readonly string[], clock: Clock): Promise<SessionStore> {
-  if (session.storage === 'cookie') return createCookieStore(sealKeys(deriveKeys(secrets, 'session-cookie-seal')), session.cookie.name)
+  if (session.storage === 'cookie') return createCookieStore(sealKeys(deriveKeys(secrets, 'session-cookie-seal')), session.cookie.name, { reuseRenewalMs: session.touch_interval })
   const records = await createRecordStore(session)
   // Memory is a Map already. SQLite gets the read cache too, kept exact across processes by
   // `PRAGMA data_version` and its invalidation log (see sqlite.ts), so its entries may live
