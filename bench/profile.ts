@@ -1,8 +1,10 @@
-// `node --import tsx bench/profile.ts <storage> [seconds]`: one Gatehouse (pinned to core 1) under
+// `node --import tsx bench/profile.ts <memory|sqlite|redis|cookie|apikey|jwt> [seconds]`: one Gatehouse (pinned to core 1) under
 // wrk load (core 0) with `node --cpu-prof`, then the hottest functions by self time. For finding
 // what to optimise before optimising it; not part of `npm run bench`.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
+import { SignJWT } from 'jose'
 import { join } from 'node:path'
 import { loginCookie, ROOT, startGatehouse } from './gatehouse.js'
 import { wrk } from './load.js'
@@ -10,6 +12,7 @@ import { startProcess, stopAll } from './proc.js'
 
 const storage = process.argv[2] ?? 'sqlite'
 const seconds = Number(process.argv[3] ?? 8)
+const API_KEY = 'bench-api-key-0123456789abcdef'
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-profile-'))
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -19,13 +22,26 @@ async function main(): Promise<void> {
   const upstream = startProcess('upstream', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'upstream-process.ts')], { pin: '1', cwd: ROOT })
   const { port } = await upstream.firstJson<{ port: number }>(20_000)
   const session = storage === 'sqlite' ? { storage, sqlite: { path: join(dir, 's.db') } } : storage === 'redis' ? { storage, redis: { url: 'redis://127.0.0.1:6379', prefix: `gh-prof-${process.pid}:` } } : { storage }
-  const gatehouse = await startGatehouse(dir, { upstream: `http://127.0.0.1:${port}`, session, pin: '1', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
-  const cookie = await loginCookie(gatehouse.url)
+  // `apikey` and `jwt`: a credential on every request instead of a session cookie.
+  const ed = generateKeyPairSync('ed25519')
+  const auth =
+    storage === 'apikey'
+      ? { apikey: { keys: [{ key: API_KEY, user: 'bot', roles: ['bench'] }] } }
+      : storage === 'jwt'
+        ? { jwt: { public_key: ed.publicKey.export({ type: 'spki', format: 'pem' }), algorithms: ['EdDSA'], issuer: 'bench' } }
+        : undefined
+  const gatehouse = await startGatehouse(dir, { upstream: `http://127.0.0.1:${port}`, session: auth ? { storage: 'sqlite', sqlite: { path: join(dir, 's.db') } } : session, extra: auth ? { auth } : undefined, pin: '1', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+  const headers: Record<string, string> =
+    storage === 'apikey'
+      ? { 'x-api-key': API_KEY }
+      : storage === 'jwt'
+        ? { authorization: `Bearer ${await new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg: 'EdDSA' }).setSubject('bench').setIssuer('bench').setIssuedAt().setExpirationTime('2h').sign(ed.privateKey)}` }
+        : { cookie: await loginCookie(gatehouse.url) }
   // AGE=<s>: let the session (and its cookie) age first, as in a long bench run.
   if (process.env.AGE) await new Promise((resolve) => setTimeout(resolve, Number(process.env.AGE) * 1000))
   const settings = { connections: 50, threads: 1, seconds, warmupSeconds: 0, repeats: 1, pin: '0' }
-  await wrk(`${gatehouse.url}/x`, 2, settings, { cookie })
-  const run = await wrk(`${gatehouse.url}/x`, seconds, settings, { cookie })
+  await wrk(`${gatehouse.url}/x`, 2, settings, headers)
+  const run = await wrk(`${gatehouse.url}/x`, seconds, settings, headers)
   console.log(`${storage}: ${Math.round(run.requestsPerSecond)} req/s, p99 ${run.p99} ms`)
   await gatehouse.proc.stop()
   await stopAll()
