@@ -19,6 +19,8 @@ export interface UserDirectory {
   /** The user when the password matches; null otherwise, in about the same time whether the user exists or not. */
   verify(username: string, password: string): Promise<User | null>
   readonly size: number
+  /** Every user name (to tell whether a new directory removed anyone). */
+  names(): Iterable<string>
 }
 
 const fileSchema = z.array(
@@ -79,6 +81,7 @@ export async function createUserDirectory(config: Config): Promise<UserDirectory
   const decoy = await hashPassword('gatehouse-decoy-password')
   return {
     size: users.size,
+    names: () => users.keys(),
     find: (username) => users.get(username),
     async verify(username, password) {
       const user = users.get(username)

@@ -258,7 +258,7 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
 }
 
 /** A directory with nobody in it: lets a reload whose users are invalid still report the other problems. */
-const NO_USERS: UserDirectory = { size: 0, find: () => undefined, verify: async () => null }
+const NO_USERS: UserDirectory = { size: 0, names: () => [], find: () => undefined, verify: async () => null }
 
 /** Users, then the handlers on them; with users that fail, the handlers are still built to report their own problems. */
 async function buildFromConfig(config: Config, shell: Shell, deps: GatewayDeps, previous: Handlers | null): Promise<Handlers> {

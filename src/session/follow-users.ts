@@ -5,6 +5,8 @@ import type { SessionAdmin } from './store/store.js'
 /** What of the user directory (src/auth/users.ts) sessions follow. */
 export interface DirectoryLookup {
   find(username: string): { readonly roles: readonly string[]; readonly email?: string | undefined } | undefined
+  /** Every user name; without it, every new directory is swept for. */
+  names?(): Iterable<string>
 }
 
 /** Sessions of these providers belong to an internal user; JWT, API-key and OIDC sessions carry their own identity. */
@@ -17,8 +19,15 @@ export interface UserFollower {
    * A new directory (start, reload): from the next request on, sessions see its roles and
    * e-mail, and sessions of users no longer in it end (`session_revoked`). Also sweeps the store
    * (server-side), so listings and open WebSockets drop them; resolves to how many it ended.
+   * The sweep reads every form/Basic session (1,000 per page), so a reload that removed nobody
+   * after a sweep that completed skips it: no session of a removed user can be left.
    */
   apply(directory: DirectoryLookup): Promise<number>
+}
+
+function removedNobody(previousNames: Iterable<string>, next: DirectoryLookup): boolean {
+  for (const name of previousNames) if (!next.find(name)) return false
+  return true
 }
 
 const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((role, i) => role === b[i])
@@ -30,6 +39,8 @@ const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b
  */
 export function createUserFollower(initial: DirectoryLookup, admin: SessionAdmin | undefined, now: () => number): UserFollower {
   let directory = initial
+  /** True once a sweep completed for `directory`; the first apply (at start) always sweeps. */
+  let swept = false
   const follow: FollowUsers = (session) => {
     if (!DIRECTORY_PROVIDERS.includes(session.provider.type)) return session
     const user = directory.find(session.user)
@@ -55,9 +66,15 @@ export function createUserFollower(initial: DirectoryLookup, admin: SessionAdmin
   }
   return {
     follow,
-    apply(next) {
+    async apply(next) {
+      const previous = directory
       directory = next
-      return sweep()
+      if (swept && previous.names && next.names && removedNobody(previous.names(), next)) return 0
+      swept = false
+      const ended = await sweep()
+      // A newer directory may have arrived meanwhile; its own apply sweeps for it.
+      if (directory === next) swept = true
+      return ended
     },
   }
 }

@@ -27,7 +27,7 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 async function countingUsers(): Promise<{ users: UserDirectory; checks: { count: number } }> {
   const directory = await createUserDirectory(parseConfig({ upstream: 'http://127.0.0.1:1', secrets: [SECRET], users: await testUsers() }, {}))
   const checks = { count: 0 }
-  return { checks, users: { size: directory.size, find: directory.find, verify: (user, password) => (checks.count++, directory.verify(user, password)) } }
+  return { checks, users: { size: directory.size, names: directory.names, find: directory.find, verify: (user, password) => (checks.count++, directory.verify(user, password)) } }
 }
 
 /** ROR's external service: 200 for the listed users' passwords, 401 otherwise; every call counted. */
