@@ -21,9 +21,15 @@ export interface AdminAccessDeps {
   readonly redirects: RedirectPolicy
 }
 
+/** Sent by the admin page's automatic refresh: the read is not activity of the admin. */
+export const POLL_HEADER = 'x-gatehouse-poll'
+
 /**
  * Admin access: `Authorization: Bearer <admin.token>` (compared in constant time), or a
  * session whose roles include one of `admin.roles`. Writes by cookie must come from this origin.
+ * A read marked with POLL_HEADER resolves the session read-only (no touch, no renewal), so a
+ * page left open on auto-refresh does not keep its admin signed in; the header can only shorten
+ * the sender's own session.
  */
 export function createAdminAccess(deps: AdminAccessDeps) {
   const tokenDigest = deps.token ? createHash('sha256').update(deps.token).digest() : undefined
@@ -36,7 +42,8 @@ export function createAdminAccess(deps: AdminAccessDeps) {
       throw new Unauthenticated('invalid admin token', { reason: 'bad_admin_token' })
     }
     const setCookie: string[] = []
-    const caller = await deps.identify({ method: request.method, url: request.url, headers: request.headers, ip: request.ip }, setCookie, ['session']).finally(() => {
+    const readOnly = !write && request.headers[POLL_HEADER] === '1'
+    const caller = await deps.identify({ method: request.method, url: request.url, headers: request.headers, ip: request.ip }, setCookie, ['session'], { readOnly }).finally(() => {
       if (setCookie.length > 0) reply.header('set-cookie', setCookie)
     })
     if (!caller?.session) throw new Unauthenticated('admin authentication required', { reason: 'no_credentials' })

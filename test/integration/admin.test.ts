@@ -161,3 +161,23 @@ describe('admin page', () => {
     }
   })
 })
+
+describe('admin page auto-refresh', () => {
+  test('a poll (x-gatehouse-poll: 1) is not activity: the admin session still ends at its idle timeout; a manual load extends it', async () => {
+    const gw = await startTestGateway({ admin: { token: TOKEN }, session: { storage: 'sqlite', sqlite: { path: join(dir, `${randomUUID()}.db`) }, idle_timeout: '10m' } })
+    try {
+      const polled = (await login(gw.url, ALICE.username, ALICE.password)).cookie!
+      const used = (await login(gw.url, ALICE.username, ALICE.password)).cookie!
+      gw.clock.advance(9 * 60_000)
+      const poll = await get(gw.url, '/_gatehouse/admin/sessions', { cookie: polled, 'x-gatehouse-poll': '1' })
+      assert.equal(poll.status, 200)
+      assert.equal(poll.headers.getSetCookie().length, 0, 'a read-only resolve writes no cookie')
+      assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: used })).status, 200)
+      gw.clock.advance(2 * 60_000)
+      assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: polled, 'x-gatehouse-poll': '1' })).status, 401, 'only polled: idle for 11 minutes')
+      assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: used })).status, 200, 'loaded by hand 2 minutes ago')
+    } finally {
+      await gw.close()
+    }
+  })
+})

@@ -41,11 +41,11 @@ function button(label, className, onClick) {
   return b
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, extraHeaders) {
   const response = await fetch(url, {
     method,
     credentials: 'same-origin',
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: Object.assign(body ? { 'content-type': 'application/json' } : {}, extraHeaders || {}),
     body: body ? JSON.stringify(body) : undefined,
   })
   const data = await response.json().catch(() => ({}))
@@ -57,14 +57,16 @@ async function call(method, url, body) {
   return data
 }
 
-async function load() {
+// poll: the automatic refresh. It says so, and the gateway then does not count it as activity:
+// a page left open must not keep its admin signed in past the idle timeout.
+async function load(poll) {
   const params = new URLSearchParams({ limit: '500' })
   if (filter.value.trim()) params.set('username', filter.value.trim())
   // "oidc" or "oidc:keycloak": the API's provider filter (type, or type:name).
   if (providerFilter.value.trim()) params.set('provider', providerFilter.value.trim())
   revokeMatching.hidden = !providerFilter.value.trim()
   try {
-    const data = await call('GET', api + '?' + params)
+    const data = await call('GET', api + '?' + params, undefined, poll === true ? { 'x-gatehouse-poll': '1' } : undefined)
     signin.hidden = true
     render(data.sessions)
     say(data.sessions.length + ' session' + (data.sessions.length === 1 ? '' : 's') + (data.next_cursor ? ' (first 500 shown)' : '') + ' · updated ' + new Date().toLocaleTimeString())
@@ -156,7 +158,7 @@ async function revokeAllMatching() {
 
 function schedule() {
   clearInterval(timer)
-  if (auto.checked) timer = setInterval(load, 10000)
+  if (auto.checked) timer = setInterval(() => load(true), 10000)
 }
 
 document.getElementById('filter').addEventListener('submit', (event) => {
