@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Forbidden, Unauthenticated } from '../errors.js'
 import { authorizationValue } from '../http/request-parts.js'
 import type { Identify } from '../pipeline/identify.js'
+import { ENDED, SESSION_END_HEADER } from '../pipeline/pipeline.js'
+import type { EndReason } from '../session/ends.js'
 import type { RedirectPolicy } from '../pipeline/redirect-policy.js'
 
 export interface AdminActor {
@@ -43,10 +45,16 @@ export function createAdminAccess(deps: AdminAccessDeps) {
     }
     const setCookie: string[] = []
     const readOnly = !write && request.headers[POLL_HEADER] === '1'
-    const caller = await deps.identify({ method: request.method, url: request.url, headers: request.headers, ip: request.ip }, setCookie, ['session'], { readOnly }).finally(() => {
+    let ended: EndReason | undefined
+    const caller = await deps.identify({ method: request.method, url: request.url, headers: request.headers, ip: request.ip }, setCookie, ['session'], { readOnly, onSessionEnded: (reason) => (ended = reason) }).finally(() => {
       if (setCookie.length > 0) reply.header('set-cookie', setCookie)
     })
-    if (!caller?.session) throw new Unauthenticated('admin authentication required', { reason: 'no_credentials' })
+    if (!caller?.session) {
+      if (!ended) throw new Unauthenticated('admin authentication required', { reason: 'no_credentials' })
+      // The admin's session is over: say why, as every other 401 of an ended session does.
+      reply.header(SESSION_END_HEADER, ended)
+      throw new Unauthenticated(ENDED[ended], { reason: ended })
+    }
     if (!caller.identity.roles.some((role) => deps.roles.includes(role))) throw new Forbidden('admin role required', { reason: 'not_admin' })
     if (write && !deps.redirects.originAllowed(request.headers)) throw new Forbidden('cross-origin admin write refused', { reason: 'bad_origin' })
     return { name: caller.identity.user, sessionId: caller.session.id }

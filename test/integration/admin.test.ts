@@ -174,7 +174,10 @@ describe('admin page auto-refresh', () => {
       assert.equal(poll.headers.getSetCookie().length, 0, 'a read-only resolve writes no cookie')
       assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: used })).status, 200)
       gw.clock.advance(2 * 60_000)
-      assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: polled, 'x-gatehouse-poll': '1' })).status, 401, 'only polled: idle for 11 minutes')
+      const ended = await get(gw.url, '/_gatehouse/admin/sessions', { cookie: polled, 'x-gatehouse-poll': '1' })
+      assert.equal(ended.status, 401, 'only polled: idle for 11 minutes')
+      assert.equal(((await ended.json()) as { reason: string }).reason, 'session_expired', 'the 401 says the session ended, not that credentials are missing')
+      assert.equal(ended.headers.get('gatehouse-session-end'), 'session_expired')
       assert.equal((await get(gw.url, '/_gatehouse/admin/sessions', { cookie: used })).status, 200, 'loaded by hand 2 minutes ago')
     } finally {
       await gw.close()
