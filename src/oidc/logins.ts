@@ -158,6 +158,16 @@ export class OidcLogins {
     return idToken
   }
 
+  /** Sessions ended elsewhere (admin revocation, removed user): their logins' tokens are forgotten, not kept until they expire. */
+  async forgetEnded(sessions: readonly Session[]): Promise<void> {
+    for (const session of sessions) {
+      const data = oidcData(session.data)
+      if (!data) continue
+      this.#known.delete(data.login)
+      await this.#deps.vault.forget(data.login)
+    }
+  }
+
   /**
    * Ends every session of the provider's login session `sid` (or, without a sid, every session
    * of `sub`): server-side records are removed from the store (every process's read cache follows

@@ -25,6 +25,7 @@ import { policyFromConfig } from '../session/manager.js'
 import { createSessionStore } from '../session/store/index.js'
 import type { SessionAdmin, SessionStore } from '../session/store/store.js'
 import { createSessionEnds } from '../session/ends.js'
+import type { Session } from '../session/session.js'
 import { createEndingAdmin } from '../session/ending-admin.js'
 import { createUserFollower, type UserFollower } from '../session/follow-users.js'
 import { createChangeSignal } from '../session/revocation-signal.js'
@@ -99,6 +100,8 @@ interface Handlers {
   readonly serve: (req: IncomingMessage, res: ServerResponse) => void
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
   readonly websockets: { close(): void; readonly open: number }
+  /** OIDC logins (null without `auth.oidc`): sessions the admin ends have their tokens forgotten here. */
+  readonly oidcLogins: { forgetEnded(sessions: readonly Session[]): Promise<void> } | null
 }
 
 /** What outlives a reload: built once, shared by every generation of handlers. */
@@ -136,7 +139,8 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const now = () => clock.now()
   const ends = createSessionEnds(sharedState)
   const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
-  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now)
+  // Sessions ended by the admin API, the CLI in this process or a removed user: their OIDC tokens go too.
+  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now, async (sessions) => current?.oidcLogins?.forgetEnded(sessions))
   const initialUsers = deps.users ?? (await createUserDirectory(config))
   // The store-wide sweep of removed users' sessions runs where cleanup runs (one worker); every worker checks per request.
   const follower = createUserFollower(initialUsers, deps.runCleanup === false ? undefined : sessionAdmin, now)
@@ -404,5 +408,5 @@ async function buildHandlers(config: Config, users: UserDirectory, shell: Shell,
     else if (isGatewayEndpoint(path)) fastifyHandler(req, res)
     else proxy(req, res)
   }
-  return { config, app, users, identityTokens, serve, upgrade: websockets.upgrade, websockets }
+  return { config, app, users, identityTokens, serve, upgrade: websockets.upgrade, websockets, oidcLogins: oidc?.logins ?? null }
 }

@@ -10,12 +10,20 @@ const BATCH = 500
  * a `session_revoked` tombstone for each live session they end, written before the record goes so
  * a replay of its cookie is never told "expired" in between. One session ends with the other id
  * of its rotation pair.
+ *
+ * `onEnded` hears of every live session it ended (after the removal), for what lives beside
+ * the session: an OIDC login's tokens in the shared state. Its failure does not undo the end.
  */
-export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: () => number): SessionAdmin {
+export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: () => number, onEnded?: (sessions: readonly Session[]) => Promise<void>): SessionAdmin {
+  const told = async (sessions: readonly Session[]) => {
+    if (onEnded && sessions.length > 0) await onEnded(sessions).catch(() => undefined)
+  }
   const end = async (sessions: readonly Session[], at: number): Promise<number> => {
     if (sessions.length === 0) return 0
     await ends.record(sessions, 'session_revoked', at)
-    return admin.remove(sessions.map((s) => s.id))
+    const removed = await admin.remove(sessions.map((s) => s.id))
+    await told(sessions)
+    return removed
   }
   return {
     ...admin,
@@ -27,6 +35,7 @@ export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: (
       const found = (await Promise.all(ids.map((id) => admin.get(id)))).filter((s): s is Session => s !== null)
       await ends.record(found, 'session_revoked', at)
       const total = await admin.remove(ids)
+      await told(found)
       for (const session of found) await end(await sameLogin(admin, session, at), at)
       return total
     },

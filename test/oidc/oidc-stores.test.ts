@@ -116,3 +116,34 @@ describe('OIDC logins across gateways and storages (real provider)', () => {
     }
   })
 })
+
+test('a session the admin API ends has its OIDC tokens removed from the shared state at once (not kept until they expire)', async () => {
+  const Database = (await import('better-sqlite3')).default
+  const op = await startTestProvider({ accessTokenTtl: 120 })
+  const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-oidc-admin-')), 'sessions.db')
+  const adminToken = 'admin-token-0123456789abcdef0123456789'
+  const gw = await startTestGateway({
+    admin: { token: adminToken },
+    auth: { oidc: [{ name: 'op', issuer: op.issuer, client_id: op.clientId, client_secret: op.clientSecret }] },
+    session: { storage: 'sqlite', sqlite: { path }, cookie: { secure: false } },
+  })
+  op.configure(gw.url)
+  const db = new Database(path, { readonly: true })
+  const tokenEntries = () => db.prepare<[], { n: number }>("SELECT count(*) AS n FROM gatehouse_state WHERE key LIKE 'oidc:_:%'").get()!.n
+  try {
+    const jar = new CookieJar()
+    assert.equal((await signInThrough(jar, gw.url)).status, 302)
+    assert.equal((await fetch(`${gw.url}/app`, { headers: { cookie: jar.header(gw.url)! } })).status, 200)
+    assert.ok(tokenEntries() >= 2, 'the login keeps its tokens in the shared state')
+    const headers = { authorization: `Bearer ${adminToken}` }
+    const { sessions } = (await (await fetch(`${gw.url}/_gatehouse/admin/sessions`, { headers })).json()) as { sessions: { id: string; user: string }[] }
+    assert.deepEqual(sessions.map((s) => s.user), ['carol'])
+    assert.equal((await fetch(`${gw.url}/_gatehouse/admin/sessions/${sessions[0]!.id}`, { method: 'DELETE', headers })).status, 200)
+    assert.equal(tokenEntries(), 0, 'access, refresh and ID token entries are gone')
+    assert.equal((await fetch(`${gw.url}/app`, { headers: { cookie: jar.header(gw.url)! } })).status, 401, 'the session is over')
+  } finally {
+    db.close()
+    await gw.close()
+    await op.close()
+  }
+})
