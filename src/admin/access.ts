@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Forbidden, Unauthenticated } from '../errors.js'
 import { authorizationValue } from '../http/request-parts.js'
 import type { Identify } from '../pipeline/identify.js'
-import { ENDED, SESSION_END_HEADER } from '../pipeline/pipeline.js'
+import { SESSION_END_HEADER, sessionEnded } from '../pipeline/pipeline.js'
 import type { EndReason } from '../session/ends.js'
 import type { RedirectPolicy } from '../pipeline/redirect-policy.js'
 
@@ -53,7 +53,7 @@ export function createAdminAccess(deps: AdminAccessDeps) {
       if (!ended) throw new Unauthenticated('admin authentication required', { reason: 'no_credentials' })
       // The admin's session is over: say why, as every other 401 of an ended session does.
       reply.header(SESSION_END_HEADER, ended)
-      throw new Unauthenticated(ENDED[ended], { reason: ended })
+      throw sessionEnded(ended)
     }
     if (!caller.identity.roles.some((role) => deps.roles.includes(role))) throw new Forbidden('admin role required', { reason: 'not_admin' })
     if (write && !deps.redirects.originAllowed(request.headers)) throw new Forbidden('cross-origin admin write refused', { reason: 'bad_origin' })

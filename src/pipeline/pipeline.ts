@@ -68,6 +68,11 @@ export const ENDED: Record<EndReason, string> = {
   unknown_session: 'the session cookie is not one this gateway issued; sign in again',
 }
 
+/** The 401 for a cookie whose session is over: why it ended, in words and as the `reason`. */
+export function sessionEnded(reason: EndReason): Unauthenticated {
+  return new Unauthenticated(ENDED[reason], { reason })
+}
+
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { router, identify } = deps
   return {
@@ -85,7 +90,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (!refusal) return { verdict: { kind: 'pass', route, caller }, setCookie }
         const signIn = (!caller || isAnonymous(caller)) && refusal.error instanceof Unauthenticated ? { rd: deps.withoutQueryCredentials(request.url) } : undefined
         // Nobody identified, and the cookie's session is over: say why rather than "no credentials".
-        const error = signIn && sessionEnd ? new Unauthenticated(ENDED[sessionEnd], { reason: sessionEnd }) : refusal.error
+        const error = signIn && sessionEnd ? sessionEnded(sessionEnd) : refusal.error
         return { verdict: { kind: 'deny', error, status: refusal.status, signIn }, setCookie, sessionEnd }
       } catch (error) {
         if (!(error instanceof GatehouseError)) throw error

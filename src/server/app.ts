@@ -140,7 +140,11 @@ export async function buildGateway(config: Config, deps: GatewayDeps = {}): Prom
   const ends = createSessionEnds(sharedState)
   const revocations = store.serverSide ? undefined : createRevocations(sharedState, await createChangeSignal(config.session, sharedState.kind), { maxLifetimeMs: config.session.lifespan })
   // Sessions ended by the admin API, the CLI in this process or a removed user: their OIDC tokens go too.
-  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now, async (sessions) => current?.oidcLogins?.forgetEnded(sessions))
+  const forgetTokens = (sessions: readonly Session[]) =>
+    (current?.oidcLogins?.forgetEnded(sessions) ?? Promise.resolve()).catch((error: unknown) =>
+      log.warn({ event: 'oidc_tokens_not_forgotten', sessions: sessions.length, err: (error as Error).message }, 'tokens of ended OIDC sessions stay in the shared state until they expire'),
+    )
+  const sessionAdmin = store.admin && createEndingAdmin(store.admin, ends, now, forgetTokens)
   const initialUsers = deps.users ?? (await createUserDirectory(config))
   // The store-wide sweep of removed users' sessions runs where cleanup runs (one worker); every worker checks per request.
   const follower = createUserFollower(initialUsers, deps.runCleanup === false ? undefined : sessionAdmin, now)

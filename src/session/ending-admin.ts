@@ -12,11 +12,12 @@ const BATCH = 500
  * of its rotation pair.
  *
  * `onEnded` hears of every live session it ended (after the removal), for what lives beside
- * the session: an OIDC login's tokens in the shared state. Its failure does not undo the end.
+ * the session: an OIDC login's tokens in the shared state. It must not reject (the sessions are
+ * already ended; the caller logs its own failures).
  */
 export function createEndingAdmin(admin: SessionAdmin, ends: SessionEnds, now: () => number, onEnded?: (sessions: readonly Session[]) => Promise<void>): SessionAdmin {
   const told = async (sessions: readonly Session[]) => {
-    if (onEnded && sessions.length > 0) await onEnded(sessions).catch(() => undefined)
+    if (onEnded && sessions.length > 0) await onEnded(sessions)
   }
   const end = async (sessions: readonly Session[], at: number): Promise<number> => {
     if (sessions.length === 0) return 0

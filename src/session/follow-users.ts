@@ -5,8 +5,8 @@ import type { SessionAdmin } from './store/store.js'
 /** What of the user directory (src/auth/users.ts) sessions follow. */
 export interface DirectoryLookup {
   find(username: string): { readonly roles: readonly string[]; readonly email?: string | undefined } | undefined
-  /** Every user name; without it, every new directory is swept for. */
-  names?(): Iterable<string>
+  /** Every user name: a new directory that removed nobody needs no sweep. */
+  names(): Iterable<string>
 }
 
 /** Sessions of these providers belong to an internal user; JWT, API-key and OIDC sessions carry their own identity. */
@@ -69,7 +69,7 @@ export function createUserFollower(initial: DirectoryLookup, admin: SessionAdmin
     async apply(next) {
       const previous = directory
       directory = next
-      if (swept && previous.names && next.names && removedNobody(previous.names(), next)) return 0
+      if (swept && removedNobody(previous.names(), next)) return 0
       swept = false
       const ended = await sweep()
       // A newer directory may have arrived meanwhile; its own apply sweeps for it.

@@ -46,7 +46,7 @@ test('each token has its own entry, so large tokens fit; one too large for an en
   const entra = { ...big, accessToken: 'e'.repeat(12_000) }
   await vault.save('entra', entra, 60_000, NOW)
   assert.deepEqual(await vault.load('entra', NOW), entra)
-  await assert.rejects(vault.save('huge', { ...big, accessToken: 'a'.repeat(70_000) }, 60_000, NOW), (error: Error & { reason?: string }) => error.reason === 'oidc_token_too_large')
+  await assert.rejects(vault.save('huge', { ...big, accessToken: 'a'.repeat(70_000) }, 60_000, NOW), (error: Error & { reason?: string; status?: number }) => error.reason === 'oidc_token_too_large' && error.status === 502)
   assert.equal(await vault.load('huge', NOW), null)
 })
 

@@ -2,6 +2,8 @@
  * The admin page's script, served as a same-origin file (CSP script-src 'self'). Plain DOM,
  * no framework: list, filter, revoke, revoke all for a user, auto-refresh.
  */
+import { POLL_HEADER } from '../access.js'
+
 export const ADMIN_SCRIPT = String.raw`
 'use strict'
 const api = document.body.dataset.api
@@ -66,7 +68,7 @@ async function load(poll) {
   if (providerFilter.value.trim()) params.set('provider', providerFilter.value.trim())
   revokeMatching.hidden = !providerFilter.value.trim()
   try {
-    const data = await call('GET', api + '?' + params, undefined, poll === true ? { 'x-gatehouse-poll': '1' } : undefined)
+    const data = await call('GET', api + '?' + params, undefined, poll === true ? { '${POLL_HEADER}': '1' } : undefined)
     signin.hidden = true
     render(data.sessions)
     say(data.sessions.length + ' session' + (data.sessions.length === 1 ? '' : 's') + (data.next_cursor ? ' (first 500 shown)' : '') + ' · updated ' + new Date().toLocaleTimeString())

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Unauthenticated } from '../../errors.js'
 import type { Identify } from '../../pipeline/identify.js'
-import { ENDED, SESSION_END_HEADER } from '../../pipeline/pipeline.js'
+import { SESSION_END_HEADER, sessionEnded } from '../../pipeline/pipeline.js'
 import type { EndReason } from '../../session/ends.js'
 import { describeSession } from './login.js'
 
@@ -21,7 +21,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { prefix: stri
     if (!caller?.session) {
       if (!ended) throw new Unauthenticated('no session', { reason: 'no_session' })
       reply.header(SESSION_END_HEADER, ended)
-      throw new Unauthenticated(ENDED[ended], { reason: ended })
+      throw sessionEnded(ended)
     }
     return reply.header('cache-control', 'no-store').send(describeSession(caller.session))
   })
