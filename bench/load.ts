@@ -81,24 +81,6 @@ export async function probe(url: string, headers: Record<string, string>): Promi
   if (response.status < 200 || response.status > 299) throw new Error(`probe ${new URL(url).pathname} answered ${response.status}: ${body.slice(0, 160)}`)
 }
 
-/** Warm-up, then `repeats` measured runs; the CPU use of the server process trees `serverPids` is summed. */
-export async function measure(name: string, url: string, headers: Record<string, string>, settings: LoadSettings, serverPids: number[] = []): Promise<CaseResult> {
-  await probe(url, headers)
-  await wrk(url, settings.warmupSeconds, settings, headers)
-  const runs: WrkRun[] = []
-  for (let i = 0; i < settings.repeats; i++) {
-    const cpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
-    const cpuBefore = cpu()
-    const started = performance.now()
-    const result = await wrk(url, settings.seconds, settings, headers)
-    if (serverPids.length) result.serverCpu = (cpu() - cpuBefore) / ((performance.now() - started) / 1000)
-    runs.push(result)
-  }
-  await probe(url, headers)
-  process.stderr.write(`  ${name}: ${runs.map((r) => Math.round(r.requestsPerSecond)).join(', ')} req/s\n`)
-  return { name, runs }
-}
-
 /** One stack, already running, ready to be measured. */
 export interface LoadCase {
   name: string

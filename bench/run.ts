@@ -445,6 +445,7 @@ function goals(results: CaseResult[]): string[] {
   const worstMedianP99 = gatehouseRows.length ? Math.max(...gatehouseRows.map((s) => s.p99Median)) : undefined
   const errors = gatehouseRows.reduce((sum, s) => sum + s.errors, 0)
   const x = (n?: number, digits = 2) => (n === undefined ? '–' : n.toFixed(digits))
+  const times = (values: number[], digits = 2) => (values.length ? `${spreadText(values, digits)}×` : '–')
   return [
     '## Issue 8 goals (point 2), from the table above',
     '',
@@ -452,10 +453,10 @@ function goals(results: CaseResult[]): string[] {
     '',
     '| goal | measured: median over rounds (min–max) | |',
     '|---|---:|---|',
-    `| Gatehouse sqlite ≥ 0.8× reference (aim 1.0×) | ${spreadText(sqlite)}× | ${mark(sqlite, (m) => m >= 0.8)} |`,
+    `| Gatehouse sqlite ≥ 0.8× reference (aim 1.0×) | ${times(sqlite)} | ${mark(sqlite, (m) => m >= 0.8)} |`,
     `| memory / sqlite / redis / postgres / cookie within 10 % (max ÷ min − 1, per round) | ${spread.length ? `${spreadText(spread.map((v) => v * 100), 0)} % over ${storeNames.length} stores` : '–'} | ${mark(spread, (m) => m <= 0.1)} |`,
-    `| nginx + auth_request → Gatehouse ≥ 0.9× reference | ${spreadText(viaNginx)}× | ${mark(viaNginx, (m) => m >= 0.9)} |`,
-    `| Gatehouse sqlite ≥ 5× express peer stack | ${spreadText(express, 1)}× | ${mark(express, (m) => m >= 5)} |`,
+    `| nginx + auth_request → Gatehouse ≥ 0.9× reference | ${times(viaNginx)} | ${mark(viaNginx, (m) => m >= 0.9)} |`,
+    `| Gatehouse sqlite ≥ 5× express peer stack | ${times(express, 1)} | ${mark(express, (m) => m >= 5)} |`,
     `| p99 ≤ 20 ms in every Gatehouse case (worst run of the worst case; in brackets the worst case's median run) | ${x(worstP99)} ms (${x(worstMedianP99)} ms) | ${worstP99 === undefined ? 'not measured' : worstP99 <= 20 ? 'met' : '**not met**'} |`,
     `| no errors in any Gatehouse case | ${errors} | ${gatehouseRows.length ? (errors === 0 ? 'met' : '**not met**') : 'not measured'} |`,
     '',
@@ -466,6 +467,8 @@ const GH = (storage: string) => `Gatehouse, ${storage} session${storage === 'sql
 const EXPRESS = 'express + express-session (MemoryStore) + http-proxy-middleware (keep-alive agent)'
 const REFERENCE = 'nginx + `auth_request` → minimal Node cookie check (HMAC cookie + in-process Map)'
 const MINIMAL_PROXY = 'node:http + undici Pool.dispatch + the same HMAC cookie + Map check (the least a Node proxy can do)'
+const NODE_CLIENT_PROXY = 'the same minimal proxy with node:http\'s own client (keep-alive Agent) instead of undici'
+const TCP_RELAY = 'raw TCP relay in Node (no HTTP parsing, no auth: not a gateway)'
 const JWT_CASE = 'Gatehouse, bearer JWT (EdDSA, per request, no session)'
 const NGINX_GH = 'nginx + `auth_request` → Gatehouse `/_gatehouse/auth` (sqlite)'
 
@@ -518,6 +521,16 @@ async function main(): Promise<void> {
       const proxy = await nodeServer('minimal proxy', 'minimal-proxy-process.ts', { UPSTREAM: upstream.url })
       stoppers.push(() => proxy.proc.stop())
       return { url: `${proxy.url}/x`, headers: { cookie: proxy.info.cookie! }, serverPids: [upstream.proc.pid, proxy.proc.pid] }
+    })
+    await prepare(NODE_CLIENT_PROXY, async () => {
+      const proxy = await nodeServer('minimal proxy (node:http client)', 'minimal-proxy-process.ts', { UPSTREAM: upstream.url, CLIENT: 'node' })
+      stoppers.push(() => proxy.proc.stop())
+      return { url: `${proxy.url}/x`, headers: { cookie: proxy.info.cookie! }, serverPids: [upstream.proc.pid, proxy.proc.pid] }
+    })
+    await prepare(TCP_RELAY, async () => {
+      const relay = await nodeServer('tcp relay', 'tcp-relay-process.ts', { UPSTREAM: upstream.url })
+      stoppers.push(() => relay.proc.stop())
+      return { url: `${relay.url}/x`, headers: {}, serverPids: [upstream.proc.pid, relay.proc.pid] }
     })
     await prepare(EXPRESS, async () => {
       const express = await nodeServer('express', 'express-process.ts', { UPSTREAM: upstream.url })
@@ -659,7 +672,7 @@ async function main(): Promise<void> {
     '',
     `${startedAt.toISOString()}${quick ? ' · **--quick** (1 repeat of 3 s: a smoke run, not a measurement)' : ''} · ${machine().join(' · ')} · load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end · ${minutes.toFixed(1)} min`,
     '',
-    `Method: everything on 127.0.0.1, started and stopped by \`npm run bench\`. Pinned mode: \`taskset -c ${LOAD_CORE ?? '-'} wrk -t1 -c50 -d${pinned.seconds}s --latency\`; every server process (upstream, nginx with \`worker_processes 1\`, the Node auth check, express, Gatehouse) under \`taskset -c ${SERVER_CORE ?? '-'}\`; the Redis and PostgreSQL servers are the machine's own services and are not pinned. nginx talks HTTP/1.1 with keep-alive (\`keepalive 64\`) to every Node backend. Every stack is started first and stays up; then ${pinned.repeats} rounds, alternately in forward and reverse order, give each stack a ${pinned.warmupSeconds} s warm-up and one ${pinned.seconds} s run (this machine is a VM whose speed drifts over minutes: measured one stack after another, two stacks would see different machines; interleaved, each round compares them on nearly the same one). req/s is the median (min–max) of the rounds, p50 the median of the runs' p50, p99 the worst run's p99 (from wrk's latency distribution); errors = socket errors + non-2xx answers over all runs (an answer is also checked to be 2xx before the first and after the last round). "vs reference" divides each run by the reference's run of the same round, then takes the median (min–max) of those ratios. Every request carries a valid credential. "vs reference" divides by nginx + \`auth_request\` → minimal Node check in this same run. Server CPU: CPU time of all the bench's server processes in the case (upstream, nginx, auth backend, express or Gatehouse) per second of wall time; 100 % = all of core 1, so a value well below 100 % means core 1 was idle or taken by something else on the machine. CPU stolen: the share of both cores' time the hypervisor gave to other guests during the run (from /proc/stat), the worst run shown.`,
+    `Method: everything on 127.0.0.1, started and stopped by \`npm run bench\`. Pinned mode: \`taskset -c ${LOAD_CORE ?? '-'} wrk -t1 -c50 -d${pinned.seconds}s --latency\`; every server process (upstream, nginx with \`worker_processes 1\`, the Node auth check, express, Gatehouse) under \`taskset -c ${SERVER_CORE ?? '-'}\`; the Redis and PostgreSQL servers are the machine's own services and are not pinned. nginx talks HTTP/1.1 with keep-alive (\`keepalive 64\`) to every Node backend. Every stack is started first and stays up; then ${pinned.repeats} rounds, alternately in forward and reverse order, give each stack a ${pinned.warmupSeconds} s warm-up and one ${pinned.seconds} s run (this machine is a VM whose speed drifts over minutes: measured one stack after another, two stacks would see different machines; interleaved, each round compares them on nearly the same one). req/s is the median (min–max) of the rounds, p50 the median of the runs' p50, p99 the worst run's p99 (from wrk's latency distribution); errors = socket errors + non-2xx answers over all runs (an answer is also checked to be 2xx before the first and after the last round). "vs reference" divides each run by the reference's run of the same round, then takes the median (min–max) of those ratios. Every request carries a valid credential. Server CPU: CPU time of all the bench's server processes in the case (upstream, nginx, auth backend, express or Gatehouse) per second of wall time; 100 % = all of core 1, so a value well below 100 % means core 1 was idle or taken by something else on the machine. CPU stolen: the share of both cores' time the hypervisor gave to other guests during the run (from /proc/stat), the worst run shown.`,
     '',
     '## Pinned: one core for wrk, one core for all servers',
     '',
